@@ -1,0 +1,158 @@
+"""``seedbed``: start the server, print client settings, read the audit trail."""
+
+from __future__ import annotations
+
+import json
+import logging
+import shlex
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from seedbed import __version__
+from seedbed.config import DEFAULT_PORT, DEFAULT_REGION, Settings, default_data_dir
+
+app = typer.Typer(
+    help="Seedbed: SageMaker AI Projects with S3-based templates, and the AWS services they use, "
+    "on your machine.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+console = Console()
+
+DataDir = Annotated[
+    Optional[Path],
+    typer.Option("--data-dir", help="Where state lives (default: $SEEDBED_DATA_DIR or ~/.seedbed)."),
+]
+DatabaseUrl = Annotated[
+    Optional[str],
+    typer.Option(
+        "--database-url",
+        help="SQLAlchemy URL of the state database (default: SQLite in the data dir; "
+        "postgresql://... for scale-out). Also $SEEDBED_DATABASE_URL.",
+    ),
+]
+SERVER_FILE = "server.json"
+
+
+def _settings(data_dir: Path | None, **kwargs) -> Settings:  # type: ignore[no-untyped-def]
+    return Settings(data_dir=data_dir or default_data_dir(), **{k: v for k, v in kwargs.items() if v is not None})
+
+
+@app.command()
+def up(
+    host: Annotated[str, typer.Option(help="Address to bind. Keep 127.0.0.1 unless you mean it.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port for every service.")] = DEFAULT_PORT,
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+    region: Annotated[str, typer.Option(help="Region for requests that name none.")] = DEFAULT_REGION,
+    iam_mode: Annotated[str, typer.Option(help="IAM enforcement: enforce, audit or off.")] = "enforce",
+    log_level: Annotated[str, typer.Option(help="Server log level.")] = "info",
+) -> None:
+    """Serve every AWS API Seedbed implements on one port (Ctrl-C or SIGTERM stops it cleanly)."""
+    import uvicorn
+
+    from seedbed.server.app import SeedbedApp
+    from seedbed.server.backend import Backend
+
+    logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    settings = _settings(
+        data_dir, host=host, port=port, database_url=database_url, region=region, iam_mode=iam_mode
+    )
+    backend = Backend(settings)
+    (settings.data_dir / SERVER_FILE).write_text(
+        json.dumps({"endpoint_url": settings.endpoint_url, "host": host, "port": port})
+    )
+    console.print(
+        f"[bold green]Seedbed {__version__}[/] serving on [bold]{settings.endpoint_url}[/] "
+        f"(data: {settings.data_dir}). Run [bold]eval \"$(seedbed env)\"[/] in a client shell."
+    )
+    uvicorn.run(
+        SeedbedApp(backend),
+        host=host,
+        port=port,
+        log_level="warning" if log_level.lower() == "info" else log_level.lower(),
+        access_log=False,
+        lifespan="on",
+        timeout_graceful_shutdown=10,
+    )
+
+
+@app.command()
+def env(
+    data_dir: DataDir = None,
+    port: Annotated[Optional[int], typer.Option(help="Port of the server (default: as last started).")] = None,
+) -> None:
+    """Print `export` lines that point the AWS CLI, boto3 and the SageMaker SDK at Seedbed."""
+    from seedbed.server.backend import init_data_dir
+
+    settings = _settings(data_dir)
+    key = init_data_dir(settings)
+    endpoint = f"http://localhost:{port or DEFAULT_PORT}"
+    server_file = settings.data_dir / SERVER_FILE
+    if port is None and server_file.exists():
+        endpoint = json.loads(server_file.read_text()).get("endpoint_url", endpoint)
+    exports = {
+        "AWS_ENDPOINT_URL": endpoint,
+        "AWS_ACCESS_KEY_ID": key.access_key_id,
+        "AWS_SECRET_ACCESS_KEY": key.secret_access_key,
+        "AWS_DEFAULT_REGION": key.region,
+        "AWS_REGION": key.region,
+    }
+    for name, value in exports.items():
+        typer.echo(f"export {name}={shlex.quote(value)}")
+    typer.echo("unset AWS_SESSION_TOKEN AWS_PROFILE")
+
+
+@app.command()
+def audit(
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+    limit: Annotated[int, typer.Option(help="How many events, newest first.")] = 20,
+    errors_only: Annotated[bool, typer.Option("--errors", help="Only denied or failed requests.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="CloudTrail JSON records, one per line.")] = False,
+) -> None:
+    """Show the audit trail: every request, who made it, and how it ended."""
+    from sqlalchemy import select
+
+    from seedbed.services.cloudtrail import store
+    from seedbed.services.cloudtrail.provider import cloudtrail_record
+    from seedbed.state.db import Database
+
+    settings = _settings(data_dir, database_url=database_url)
+    db = Database(settings.resolved_database_url)
+    db.migrate()
+    query = select(store.events).order_by(store.events.c.event_time.desc()).limit(limit)
+    if errors_only:
+        query = query.where(store.events.c.error_code.is_not(None))
+    with db.connect() as conn:
+        rows = list(conn.execute(query))
+    db.dispose()
+    if as_json:
+        for row in rows:
+            typer.echo(json.dumps(cloudtrail_record(row)))
+        return
+    table = Table("time", "source", "event", "principal", "result")
+    for row in rows:
+        result = f"[red]{row.error_code}[/]" if row.error_code else "[green]ok[/]"
+        table.add_row(
+            row.event_time.strftime("%H:%M:%S"),
+            row.event_source.split(".")[0],
+            row.event_name,
+            row.principal_arn or f"(key {row.access_key_id or 'anonymous'})",
+            result,
+        )
+    console.print(table)
+
+
+@app.command()
+def version() -> None:
+    """Print Seedbed's version."""
+    typer.echo(__version__)
+
+
+if __name__ == "__main__":
+    app()

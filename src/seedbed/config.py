@@ -1,0 +1,46 @@
+"""Server settings, from command-line options and ``SEEDBED_*`` environment variables."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+DEFAULT_PORT = 4599
+DEFAULT_REGION = "us-east-1"
+#: The account the first admin key belongs to. Twelve digits, like every AWS account id.
+DEFAULT_ACCOUNT_ID = "000000000000"
+IAM_MODES = ("enforce", "audit", "off")
+
+
+def default_data_dir() -> Path:
+    return Path(os.environ.get("SEEDBED_DATA_DIR") or Path.home() / ".seedbed").expanduser()
+
+
+@dataclass
+class Settings:
+    data_dir: Path = field(default_factory=default_data_dir)
+    host: str = "127.0.0.1"
+    port: int = DEFAULT_PORT
+    database_url: str | None = None
+    region: str = DEFAULT_REGION
+    account_id: str = DEFAULT_ACCOUNT_ID
+    iam_mode: str = "enforce"
+
+    def __post_init__(self) -> None:
+        self.data_dir = Path(self.data_dir).expanduser().resolve()
+        if self.database_url is None:
+            self.database_url = os.environ.get("SEEDBED_DATABASE_URL") or None
+        if self.iam_mode not in IAM_MODES:
+            raise ValueError(f"iam mode must be one of {IAM_MODES}, not {self.iam_mode!r}")
+
+    @property
+    def resolved_database_url(self) -> str:
+        from seedbed.state.db import sqlite_url
+
+        return self.database_url or sqlite_url(self.data_dir)
+
+    @property
+    def endpoint_url(self) -> str:
+        host = "localhost" if self.host in ("127.0.0.1", "0.0.0.0", "::", "::1") else self.host
+        return f"http://{host}:{self.port}"

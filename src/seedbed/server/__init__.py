@@ -1,0 +1,1 @@
+"""The ASGI server: routing, SigV4 authentication, request context, dispatch and audit."""

@@ -1,0 +1,177 @@
+"""The audit trail: every request, allowed or denied, as a CloudTrail-style event.
+
+Writing a row per request inside the request would put a database commit on every call's latency,
+so events go through an in-memory queue to one writer thread that commits them in batches (every
+``FLUSH_SECONDS`` or ``BATCH_SIZE`` events). A crash can lose at most the last fraction of a second
+of events; a clean shutdown loses none. Readers call :meth:`AuditLog.flush` first so a process
+sees its own events.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import queue
+import threading
+from datetime import datetime, timezone
+from typing import Any
+
+from seedbed.server.context import RequestContext
+from seedbed.services.cloudtrail import store
+from seedbed.state import ids
+from seedbed.state.db import Database
+
+log = logging.getLogger(__name__)
+
+BATCH_SIZE = 500
+FLUSH_SECONDS = 0.05
+MAX_PARAMETERS_CHARS = 64 * 1024
+HIDDEN = "HIDDEN_DUE_TO_SECURITY_REASONS"
+
+#: Member names whose values never reach the trail (lower-cased).
+SENSITIVE = frozenset(
+    name.lower()
+    for name in (
+        "SecretAccessKey",
+        "SessionToken",
+        "Password",
+        "OldPassword",
+        "NewPassword",
+        "PrivateKey",
+        "SecretString",
+        "SecretBinary",
+        "Plaintext",
+        "Token",
+        "AuthToken",
+        "PersonalAccessToken",
+        "ClientSecret",
+        "Body",
+        "ZipFile",
+        "Environment",
+    )
+)
+
+READ_ONLY_PREFIXES = ("Get", "List", "Describe", "Head", "Lookup", "BatchGet", "Search", "Select")
+
+
+def redact(value: Any) -> Any:
+    """A JSON-safe copy of request parameters with secrets and payloads hidden."""
+    if isinstance(value, dict):
+        return {k: (HIDDEN if k.lower() in SENSITIVE else redact(v)) for k, v in value.items()}
+    if isinstance(value, list):
+        return [redact(v) for v in value]
+    if isinstance(value, (bytes, bytearray)):
+        return f"<{len(value)} bytes>"
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    return str(value)
+
+
+def is_read_only(operation: str) -> bool:
+    return operation.startswith(READ_ONLY_PREFIXES)
+
+
+class AuditLog:
+    """Queue of events and the thread that writes them."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+        self._queue: queue.SimpleQueue[dict | threading.Event | None] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._run, name="seedbed-audit", daemon=True)
+        self._thread.start()
+
+    def record(
+        self,
+        ctx: RequestContext,
+        event_source: str,
+        params: dict[str, Any] | None,
+        error_code: str | None = None,
+        error_message: str | None = None,
+        access_key_id: str | None = None,
+    ) -> None:
+        principal = ctx.principal
+        parameters = None
+        if params:
+            parameters = json.dumps(redact(params), default=str)
+            if len(parameters) > MAX_PARAMETERS_CHARS:
+                parameters = json.dumps({"truncated": True, "size": len(parameters)})
+        self._queue.put(
+            {
+                "event_id": ids.request_id(),
+                "event_time": datetime.now(timezone.utc),
+                "event_source": event_source,
+                "event_name": ctx.operation or "Unknown",
+                "aws_region": ctx.region,
+                "account_id": principal.account_id if principal else (ctx.account_id or None),
+                "principal_arn": principal.arn if principal else None,
+                "principal_type": principal.type if principal else None,
+                "access_key_id": principal.access_key_id if principal else access_key_id,
+                "user_name": _user_name(principal),
+                "source_ip": ctx.source_ip,
+                "user_agent": ctx.user_agent[:1024],
+                "request_id": ctx.request_id,
+                "read_only": is_read_only(ctx.operation or ""),
+                "error_code": error_code,
+                "error_message": (error_message or None) and error_message[:4000],
+                "request_parameters": parameters,
+                "resources": json.dumps(ctx.resources) if ctx.resources else None,
+            }
+        )
+
+    def flush(self, timeout: float = 10.0) -> None:
+        """Block until every event recorded so far is committed."""
+        done = threading.Event()
+        self._queue.put(done)
+        done.wait(timeout)
+
+    def close(self) -> None:
+        self.flush()
+        self._queue.put(None)
+        self._thread.join(timeout=5)
+
+    def _run(self) -> None:
+        while True:
+            item = self._queue.get()
+            batch: list[dict] = []
+            waiters: list[threading.Event] = []
+            stop = False
+            while True:
+                if item is None:
+                    stop = True
+                elif isinstance(item, threading.Event):
+                    waiters.append(item)
+                else:
+                    batch.append(item)
+                if len(batch) >= BATCH_SIZE:
+                    break
+                try:
+                    item = self._queue.get(timeout=FLUSH_SECONDS if not waiters and not stop else 0)
+                except queue.Empty:
+                    break
+            self._write(batch)
+            for waiter in waiters:
+                waiter.set()
+            if stop:
+                return
+
+    def _write(self, batch: list[dict]) -> None:
+        if not batch:
+            return
+        try:
+            with self._db.begin() as conn:
+                store.append(conn, batch)
+        except Exception:  # never let the trail take the server down; say so loudly
+            log.exception("could not write %d audit events", len(batch))
+
+
+def _user_name(principal) -> str | None:  # type: ignore[no-untyped-def]
+    if principal is None:
+        return None
+    if principal.type == "AssumedRole":
+        return principal.arn.rsplit("/", 1)[-1]
+    if principal.type == "Root":
+        return "root"
+    return principal.user_name
+

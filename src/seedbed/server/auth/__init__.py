@@ -1,0 +1,1 @@
+"""Request authentication: SigV4 verification and credential lookup."""

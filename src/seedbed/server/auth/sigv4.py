@@ -1,0 +1,854 @@
+"""AWS Signature Version 4 verification, as botocore's signers produce it.
+
+The server rebuilds the canonical request from the wire request and compares signatures. The rules
+follow botocore/auth.py exactly (that is what boto3 and the AWS CLI send):
+
+- the canonical URI is the raw path for S3 (``S3SigV4Auth`` neither normalizes nor re-encodes it)
+  and the dot-segment-free, *re*-encoded path for every other service (``SigV4Auth``);
+- the canonical query is the RFC 3986 encoding of every pair, sorted, without ``X-Amz-Signature``;
+- header values are trimmed and inner whitespace runs collapsed;
+- the payload hash is the ``x-amz-content-sha256`` header when present, ``UNSIGNED-PAYLOAD`` for S3
+  presigned URLs, otherwise the SHA-256 of the body.
+
+Errors come from :func:`auth_error`, which knows that S3, the query services (IAM, STS, ...) and the
+JSON services word the same failure differently. Signing keys are cached because verification runs
+on every request.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from email.utils import parsedate_to_datetime
+from functools import lru_cache
+from typing import Any, Literal
+from urllib.parse import quote, unquote_to_bytes
+
+from seedbed.errors import (
+    AccessDenied,
+    ExpiredToken,
+    InvalidClientTokenId,
+    MissingAuthenticationToken,
+    ServiceError,
+    SignatureDoesNotMatch,
+)
+from seedbed.protocol.http import HttpRequest
+
+ALGORITHM = "AWS4-HMAC-SHA256"
+EMPTY_SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+UNSIGNED_PAYLOAD = "UNSIGNED-PAYLOAD"
+STREAMING_PAYLOAD = "STREAMING-AWS4-HMAC-SHA256-PAYLOAD"
+STREAMING_PAYLOAD_TRAILER = "STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER"
+STREAMING_UNSIGNED_TRAILER = "STREAMING-UNSIGNED-PAYLOAD-TRAILER"
+#: Payload hashes S3 accepts besides a hex digest (SigV4a ones are refused earlier, as unsupported).
+KNOWN_PAYLOAD_HASHES = frozenset(
+    {UNSIGNED_PAYLOAD, STREAMING_PAYLOAD, STREAMING_PAYLOAD_TRAILER, STREAMING_UNSIGNED_TRAILER}
+)
+MAX_SKEW = timedelta(minutes=15)
+MAX_PRESIGN_SECONDS = 7 * 24 * 3600
+#: Signing names whose requests follow S3's signing rules and error vocabulary.
+S3_SIGNING_NAMES = frozenset({"s3", "s3-object-lambda", "s3-outposts"})
+
+_HEX = frozenset("0123456789abcdefABCDEF")
+#: A query component already in canonical form (unreserved characters and upper-case escapes).
+_CANONICAL_COMPONENT = re.compile(r"(?:[A-Za-z0-9_.~-]|%[0-9A-F]{2})*")
+_CHUNK_SIZE = re.compile(rb"[0-9a-fA-F]{1,16}")
+_QUERY_AUTH_KEYS = ("X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Signature")
+
+Family = Literal["s3", "query", "json"]
+
+
+@dataclass(frozen=True)
+class SigV4Request:
+    """What a request claims about its signature, parsed but not yet verified."""
+
+    access_key: str
+    date: str
+    region: str
+    service: str
+    signed_headers: list[str]
+    signature: str
+    amz_date: datetime
+    presigned: bool
+    expires_seconds: int | None
+    payload_hash: str
+    security_token: str | None
+    #: ``x-amz-decoded-content-length`` of an aws-chunked body, checked by decode_aws_chunked.
+    decoded_content_length: int | None = None
+
+    @property
+    def scope(self) -> str:
+        return f"{self.date}/{self.region}/{self.service}/aws4_request"
+
+    @property
+    def timestamp(self) -> str:
+        return _format_amz_date(self.amz_date)
+
+    @property
+    def is_s3(self) -> bool:
+        return self.service in S3_SIGNING_NAMES
+
+
+# --------------------------------------------------------------------------------------- errors
+
+# AWS words each failure per family: (error class, code, status, default message).
+_KINDS: dict[str, dict[Family, tuple[type[ServiceError], str, int, str]]] = {
+    "unknown_key": {
+        "s3": (InvalidClientTokenId, "InvalidAccessKeyId", 403,
+               "The AWS Access Key Id you provided does not exist in our records."),
+        "query": (InvalidClientTokenId, "InvalidClientTokenId", 403,
+                  "The security token included in the request is invalid."),
+        "json": (InvalidClientTokenId, "UnrecognizedClientException", 403,
+                 "The security token included in the request is invalid."),
+    },
+    "invalid_token": {
+        "s3": (InvalidClientTokenId, "InvalidToken", 400,
+               "The provided token is malformed or otherwise invalid."),
+        "query": (InvalidClientTokenId, "InvalidClientTokenId", 403,
+                  "The security token included in the request is invalid."),
+        "json": (InvalidClientTokenId, "UnrecognizedClientException", 403,
+                 "The security token included in the request is invalid."),
+    },
+    "bad_signature": {
+        "s3": (SignatureDoesNotMatch, "SignatureDoesNotMatch", 403,
+               "The request signature we calculated does not match the signature you provided. "
+               "Check your key and signing method."),
+        "query": (SignatureDoesNotMatch, "SignatureDoesNotMatch", 403,
+                  "The request signature we calculated does not match the signature you "
+                  "provided. Check your AWS Secret Access Key and signing method. Consult the "
+                  "service documentation for details."),
+        "json": (SignatureDoesNotMatch, "InvalidSignatureException", 403,
+                 "The request signature we calculated does not match the signature you "
+                 "provided. Check your AWS Secret Access Key and signing method. Consult the "
+                 "service documentation for details."),
+    },
+    "expired_presign": {
+        "s3": (AccessDenied, "AccessDenied", 403, "Request has expired"),
+        "query": (SignatureDoesNotMatch, "SignatureDoesNotMatch", 403, "Signature expired"),
+        "json": (SignatureDoesNotMatch, "InvalidSignatureException", 403, "Signature expired"),
+    },
+    "expired_token": {
+        "s3": (ExpiredToken, "ExpiredToken", 400, "The provided token has expired."),
+        "query": (ExpiredToken, "ExpiredToken", 403,
+                  "The security token included in the request is expired"),
+        "json": (ExpiredToken, "ExpiredTokenException", 403,
+                 "The security token included in the request is expired"),
+    },
+    "skew": {
+        "s3": (SignatureDoesNotMatch, "RequestTimeTooSkewed", 403,
+               "The difference between the request time and the current time is too large."),
+        "query": (SignatureDoesNotMatch, "SignatureDoesNotMatch", 403, "Signature expired"),
+        "json": (SignatureDoesNotMatch, "InvalidSignatureException", 403, "Signature expired"),
+    },
+    "malformed": {
+        "s3": (ServiceError, "AuthorizationHeaderMalformed", 400,
+               "The authorization header is malformed."),
+        "query": (ServiceError, "IncompleteSignature", 400,
+                  "The request signature does not conform to AWS standards."),
+        "json": (ServiceError, "IncompleteSignatureException", 400,
+                 "The request signature does not conform to AWS standards."),
+    },
+    "malformed_query": {
+        "s3": (ServiceError, "AuthorizationQueryParametersError", 400,
+               "Query-string authentication version 4 requires the X-Amz-Algorithm, "
+               "X-Amz-Credential, X-Amz-Signature, X-Amz-Date, X-Amz-SignedHeaders, and "
+               "X-Amz-Expires parameters."),
+        "query": (ServiceError, "IncompleteSignature", 400,
+                  "The request signature does not conform to AWS standards."),
+        "json": (ServiceError, "IncompleteSignatureException", 400,
+                 "The request signature does not conform to AWS standards."),
+    },
+    "unsupported": {
+        "s3": (ServiceError, "InvalidRequest", 400,
+               "The authorization mechanism you have provided is not supported. "
+               "Please use AWS4-HMAC-SHA256."),
+        "query": (ServiceError, "IncompleteSignature", 400,
+                  "Only AWS Signature Version 4 (AWS4-HMAC-SHA256) is supported."),
+        "json": (ServiceError, "IncompleteSignatureException", 400,
+                 "Only AWS Signature Version 4 (AWS4-HMAC-SHA256) is supported."),
+    },
+    "payload_mismatch": {
+        "s3": (ServiceError, "XAmzContentSHA256Mismatch", 400,
+               "The provided 'x-amz-content-sha256' header does not match what was computed."),
+        "query": (SignatureDoesNotMatch, "SignatureDoesNotMatch", 403,
+                  "The request signature we calculated does not match the signature you "
+                  "provided. Check your AWS Secret Access Key and signing method. Consult the "
+                  "service documentation for details."),
+        "json": (SignatureDoesNotMatch, "InvalidSignatureException", 403,
+                 "The request signature we calculated does not match the signature you "
+                 "provided. Check your AWS Secret Access Key and signing method. Consult the "
+                 "service documentation for details."),
+    },
+    "unsigned_headers": {
+        "s3": (AccessDenied, "AccessDenied", 403,
+               "There were headers present in the request which were not signed"),
+        "query": (SignatureDoesNotMatch, "SignatureDoesNotMatch", 403,
+                  "There were headers present in the request which were not signed"),
+        "json": (SignatureDoesNotMatch, "InvalidSignatureException", 403,
+                 "There were headers present in the request which were not signed"),
+    },
+    "missing": {
+        "s3": (AccessDenied, "AccessDenied", 403, "Access Denied"),
+        "query": (MissingAuthenticationToken, "MissingAuthenticationToken", 403,
+                  "Request is missing Authentication Token"),
+        "json": (MissingAuthenticationToken, "MissingAuthenticationTokenException", 403,
+                 "Missing Authentication Token"),
+    },
+}
+
+AUTH_ERROR_KINDS = frozenset(_KINDS)
+
+
+@lru_cache(maxsize=256)
+def family(service: str) -> Family:
+    """Which vocabulary a service's auth errors use: S3's, the query services', or JSON's.
+
+    ``service`` may be a botocore service name or a signing name; unknown names count as JSON,
+    which is what most AWS services speak.
+    """
+    if service in S3_SIGNING_NAMES:
+        return "s3"
+    try:
+        from seedbed.protocol.models import protocol_of, service_model
+
+        proto = protocol_of(service_model(service))
+    except Exception:
+        return "json"
+    if proto == "rest-xml" and service.startswith("s3"):
+        return "s3"
+    return "query" if proto in ("query", "ec2") else "json"
+
+
+def auth_error(
+    service: str, kind: str, message: str | None = None, **fields: Any
+) -> ServiceError:
+    """The error AWS's ``service`` returns for an authentication failure of ``kind``.
+
+    Kinds: unknown_key, invalid_token, bad_signature, expired_presign, expired_token, skew,
+    malformed, malformed_query, unsupported, payload_mismatch, unsigned_headers, missing.
+    ``message`` replaces AWS's default wording; ``fields`` become extra members of S3's error
+    document (``AWSAccessKeyId``, ``StringToSign`` ...) and are dropped for other services.
+    """
+    cls, code, status, default = _KINDS[kind][family(service)]
+    extra = {k: v for k, v in fields.items() if v is not None} if family(service) == "s3" else {}
+    return cls(message or default, code=code, status=status, fields=extra)
+
+
+# -------------------------------------------------------------------------------------- parsing
+
+
+def parse_signature(request: HttpRequest, *, service: str | None = None) -> SigV4Request | None:
+    """The SigV4 claims of a request, or None when it is anonymous.
+
+    ``service`` (a botocore name) only picks the error vocabulary when the request is too broken
+    to name its own service in the credential scope. Raises for a malformed signature and for
+    schemes Seedbed cannot check (SigV2, SigV4a, bearer tokens).
+    """
+    auth = request.headers.get("authorization")
+    if auth is not None:
+        return _parse_header(request, auth, service)
+    if request.query:
+        query = request.query_dict()
+        if any(key in query for key in _QUERY_AUTH_KEYS):
+            return _parse_query(request, query, service)
+        if "AWSAccessKeyId" in query and "Signature" in query:
+            fam = service or ("s3" if "Expires" in query else "sts")
+            raise auth_error(fam, "unsupported")
+    return None
+
+
+def _parse_header(request: HttpRequest, auth: str, service: str | None) -> SigV4Request:
+    scheme, _, rest = auth.strip().partition(" ")
+    if scheme != ALGORITHM:
+        fam = service or _guess_service(auth) or ("s3" if scheme == "AWS" else "sts")
+        if scheme in ("AWS", "AWS4-ECDSA-P256-SHA256", "Bearer"):
+            raise auth_error(
+                fam,
+                "unsupported",
+                None
+                if family(fam) == "s3"
+                else f"Unsupported authorization scheme {scheme!r}: Seedbed checks only "
+                "AWS Signature Version 4 (AWS4-HMAC-SHA256).",
+            )
+        raise auth_error(fam, "malformed", _malformed_message(fam, "Unsupported AWS 'algorithm'"))
+    fields: dict[str, str] = {}
+    for part in rest.split(","):
+        key, eq, value = part.strip().partition("=")
+        if eq:
+            fields[key] = value.strip()
+    credential = fields.get("Credential")
+    signed = fields.get("SignedHeaders")
+    signature = fields.get("Signature")
+    fam = service or _guess_service(credential or "") or "sts"
+    missing = [name for name, value in (("Credential", credential), ("Signature", signature),
+                                        ("SignedHeaders", signed)) if not value]
+    if missing:
+        raise auth_error(
+            fam,
+            "malformed",
+            _malformed_message(
+                fam,
+                " ".join(f"Authorization header requires '{m}' parameter." for m in missing)
+                + f" Authorization={auth}",
+            ),
+        )
+    assert credential is not None and signed is not None and signature is not None
+    access_key, date, region, svc = _parse_credential(credential, service, "malformed")
+    amz_date = _header_date(request, svc)
+    return SigV4Request(
+        access_key=access_key,
+        date=date,
+        region=region,
+        service=svc,
+        signed_headers=signed.split(";"),
+        signature=signature,
+        amz_date=amz_date,
+        presigned=False,
+        expires_seconds=None,
+        payload_hash=_payload_hash(request, svc, presigned=False, signed_headers=None),
+        security_token=request.headers.get("x-amz-security-token"),
+        decoded_content_length=_decoded_length(request),
+    )
+
+
+def _parse_query(
+    request: HttpRequest, query: dict[str, str], service: str | None
+) -> SigV4Request:
+    credential = query.get("X-Amz-Credential", "")
+    fam = service or _guess_service(credential) or "s3"
+    algorithm = query.get("X-Amz-Algorithm")
+    if algorithm is not None and algorithm != ALGORITHM:
+        if algorithm == "AWS4-ECDSA-P256-SHA256":
+            raise auth_error(fam, "unsupported")
+        raise auth_error(
+            fam, "malformed_query", "X-Amz-Algorithm only supports \"AWS4-HMAC-SHA256\""
+        )
+    required = ("X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Signature", "X-Amz-Date",
+                "X-Amz-SignedHeaders", "X-Amz-Expires")
+    if family(fam) != "s3":  # other services do not require X-Amz-Expires
+        required = required[:-1]
+    if any(not query.get(key) for key in required):
+        raise auth_error(fam, "malformed_query")
+    access_key, date, region, svc = _parse_credential(credential, service, "malformed_query")
+    expires: int | None = None
+    if "X-Amz-Expires" in query:
+        try:
+            expires = int(query["X-Amz-Expires"])
+        except ValueError:
+            raise auth_error(
+                svc, "malformed_query", "X-Amz-Expires should be a number"
+            ) from None
+        if expires < 0:
+            raise auth_error(svc, "malformed_query", "X-Amz-Expires must be non-negative")
+        if expires > MAX_PRESIGN_SECONDS:
+            raise auth_error(
+                svc,
+                "malformed_query",
+                "X-Amz-Expires must be less than a week (in seconds) that is 604800",
+            )
+    amz_date = _parse_amz_date(query["X-Amz-Date"])
+    if amz_date is None:
+        raise auth_error(
+            svc, "malformed_query", "X-Amz-Date must be in the ISO8601 Long Format \"yyyyMMdd'T'HHmmss'Z'\""
+        )
+    signed_headers = query["X-Amz-SignedHeaders"].split(";")
+    return SigV4Request(
+        access_key=access_key,
+        date=date,
+        region=region,
+        service=svc,
+        signed_headers=signed_headers,
+        signature=query["X-Amz-Signature"],
+        amz_date=amz_date,
+        presigned=True,
+        expires_seconds=expires,
+        payload_hash=_payload_hash(request, svc, presigned=True, signed_headers=signed_headers),
+        security_token=query.get("X-Amz-Security-Token"),
+        decoded_content_length=_decoded_length(request),
+    )
+
+
+def _parse_credential(
+    credential: str, service: str | None, kind: str
+) -> tuple[str, str, str, str]:
+    parts = credential.split("/")
+    fam = service or _guess_service(credential) or "sts"
+    if len(parts) != 5 or not all(parts[1:4]):
+        raise auth_error(fam, kind, _malformed_message(
+            fam,
+            "the Credential is mal-formed; expecting \"<YOUR-AKID>/YYYYMMDD/REGION/SERVICE/"
+            "aws4_request\".",
+            plain=f"Credential should be scoped to a valid region, service and date: "
+            f"'{credential}'.",
+        ))
+    access_key, date, region, svc, terminator = parts
+    if not access_key:
+        raise auth_error(fam, kind, _malformed_message(
+            fam,
+            "a non-empty Access Key (AKID) must be provided in the credential.",
+            plain="Credential must have exactly 5 slash-delimited elements and a non-empty "
+            "access key.",
+        ))
+    if terminator != "aws4_request":
+        raise auth_error(fam, kind, _malformed_message(
+            fam,
+            f"the Credential terminator is wrong; expecting \"aws4_request\", got "
+            f"\"{terminator}\".",
+            plain=f"Credential should be scoped with a valid terminator: 'aws4_request', not "
+            f"'{terminator}'.",
+        ))
+    if len(date) != 8 or not date.isdigit():
+        raise auth_error(fam, kind, _malformed_message(
+            fam,
+            f"invalid date format \"{date}\"; expecting \"YYYYMMDD\".",
+            plain=f"Date must be in YYYYMMDD format: '{date}'.",
+        ))
+    return access_key, date, region, svc
+
+
+def _malformed_message(service: str, s3_text: str, plain: str | None = None) -> str:
+    if family(service) == "s3":
+        return f"The authorization header is malformed; {s3_text}"
+    return plain or s3_text
+
+
+def _guess_service(text: str) -> str | None:
+    """The service named in a (possibly broken) credential scope, for the error vocabulary."""
+    match = re.search(r"/\d{8}/[^/]*/([^/,\s]+)/", text)
+    return match.group(1) if match else None
+
+
+def _header_date(request: HttpRequest, service: str) -> datetime:
+    raw = request.headers.get("x-amz-date")
+    if raw is not None:
+        parsed = _parse_amz_date(raw.strip())
+        if parsed is None:
+            raise auth_error(service, "malformed", _malformed_message(
+                service,
+                f"invalid x-amz-date \"{raw}\".",
+                plain=f"Date must be in ISO-8601 'basic format'. Got '{raw}'. See "
+                "http://en.wikipedia.org/wiki/ISO_8601",
+            ))
+        return parsed
+    raw = request.headers.get("date")
+    if raw is not None:
+        try:
+            parsed = parsedate_to_datetime(raw)
+        except (TypeError, ValueError):
+            parsed = None
+        if parsed is not None:
+            if parsed.tzinfo is None:
+                parsed = parsed.replace(tzinfo=timezone.utc)
+            return parsed.astimezone(timezone.utc)
+    raise auth_error(service, "malformed", _malformed_message(
+        service,
+        "AWS authentication requires a valid Date or x-amz-date header.",
+        plain="Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' "
+        "header.",
+    ))
+
+
+def _parse_amz_date(value: str) -> datetime | None:
+    """``yyyymmddTHHMMSSZ`` to an aware datetime (hand-parsed: strptime is slow)."""
+    if len(value) != 16 or value[8] != "T" or value[15] != "Z":
+        return None
+    digits = value[:8] + value[9:15]
+    if not digits.isdigit():
+        return None
+    try:
+        return datetime(
+            int(value[0:4]), int(value[4:6]), int(value[6:8]),
+            int(value[9:11]), int(value[11:13]), int(value[13:15]),
+            tzinfo=timezone.utc,
+        )
+    except ValueError:
+        return None
+
+
+def _format_amz_date(moment: datetime) -> str:
+    moment = moment.astimezone(timezone.utc) if moment.tzinfo else moment
+    return (
+        f"{moment.year:04d}{moment.month:02d}{moment.day:02d}T"
+        f"{moment.hour:02d}{moment.minute:02d}{moment.second:02d}Z"
+    )
+
+
+def _payload_hash(
+    request: HttpRequest, service: str, *, presigned: bool, signed_headers: list[str] | None
+) -> str:
+    """The payload hash the signer put in the canonical request."""
+    claimed = request.headers.get("x-amz-content-sha256")
+    if claimed is not None and (not presigned or "x-amz-content-sha256" in (signed_headers or ())):
+        return claimed
+    if presigned and service in S3_SIGNING_NAMES:
+        return UNSIGNED_PAYLOAD
+    if "x-amz-trailer" in request.headers and "aws-chunked" in request.headers.get(
+        "content-encoding", ""
+    ):
+        return STREAMING_UNSIGNED_TRAILER  # botocore signs this without sending the header
+    return hashlib.sha256(request.body).hexdigest() if request.body else EMPTY_SHA256
+
+
+def _decoded_length(request: HttpRequest) -> int | None:
+    raw = request.headers.get("x-amz-decoded-content-length")
+    if raw is None:
+        return None
+    try:
+        return int(raw.strip())
+    except ValueError:
+        return None
+
+
+# ---------------------------------------------------------------------------------- verifying
+
+
+@lru_cache(maxsize=4096)
+def signing_key(secret_key: str, date: str, region: str, service: str) -> bytes:
+    """The derived SigV4 key; cached since it changes only daily per key, region and service."""
+    key = hmac.digest(f"AWS4{secret_key}".encode(), date.encode(), "sha256")
+    key = hmac.digest(key, region.encode(), "sha256")
+    key = hmac.digest(key, service.encode(), "sha256")
+    return hmac.digest(key, b"aws4_request", "sha256")
+
+
+def verify_signature(
+    request: HttpRequest, sig: SigV4Request, secret_key: str, now: datetime
+) -> None:
+    """Raise the service's auth error unless ``sig`` is a valid, current signature of ``request``.
+
+    Checks, in AWS's order: the scope date, the request time (presign expiry or clock skew), the
+    signature itself, unsigned ``x-amz-*`` headers (S3), and the ``x-amz-content-sha256`` claim
+    against the body.
+    """
+    if now.tzinfo is None:
+        now = now.replace(tzinfo=timezone.utc)
+    service = sig.service
+    timestamp = sig.timestamp
+    if timestamp[:8] != sig.date:
+        raise auth_error(service, "malformed", _malformed_message(
+            service,
+            f"Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date "
+            f"from HTTP: '{sig.date}' != '{timestamp[:8]}', from '{timestamp}'.",
+        ))
+    _check_time(sig, now)
+    if "host" not in sig.signed_headers and not sig.is_s3:
+        raise auth_error(
+            service, "malformed", "'Host' or ':authority' must be a 'SignedHeader' in the AWS "
+            "Authorization."
+        )
+
+    key = signing_key(secret_key, sig.date, sig.region, service)
+    canonical = _canonical_request(request, sig, _canonical_uri(request.path, sig.is_s3))
+    string_to_sign = _string_to_sign(sig, canonical)
+    expected = hmac.new(key, string_to_sign.encode(), hashlib.sha256).hexdigest()
+    if not hmac.compare_digest(expected, sig.signature):
+        if sig.is_s3:  # a client that left safe characters unencoded signs the encoded path
+            alternative = _reencoded_path(request.path)
+            if alternative != request.path:
+                canonical2 = _canonical_request(request, sig, alternative)
+                sts2 = _string_to_sign(sig, canonical2)
+                expected = hmac.new(key, sts2.encode(), hashlib.sha256).hexdigest()
+        if not hmac.compare_digest(expected, sig.signature):
+            raise _signature_mismatch(sig, canonical, string_to_sign)
+
+    if sig.is_s3:
+        _check_unsigned_headers(request, sig)
+    _check_payload_claim(request, sig)
+
+
+def _check_time(sig: SigV4Request, now: datetime) -> None:
+    if sig.presigned and sig.expires_seconds is not None:
+        expires_at = sig.amz_date + timedelta(seconds=sig.expires_seconds)
+        if now > expires_at:
+            raise auth_error(
+                sig.service,
+                "expired_presign",
+                None if sig.is_s3 else (
+                    f"Signature expired: {sig.timestamp} is now earlier than "
+                    f"{_format_amz_date(now - timedelta(seconds=sig.expires_seconds))} "
+                    f"({_format_amz_date(now)} - {sig.expires_seconds} sec.)"
+                ),
+                **{
+                    "X-Amz-Expires": str(sig.expires_seconds),
+                    "Expires": _iso(expires_at),
+                    "ServerTime": _iso(now),
+                },
+            )
+        if sig.amz_date - now <= MAX_SKEW:
+            return
+    elif abs(now - sig.amz_date) <= MAX_SKEW:
+        return
+    if sig.amz_date < now:
+        text = (
+            f"Signature expired: {sig.timestamp} is now earlier than "
+            f"{_format_amz_date(now - MAX_SKEW)} ({_format_amz_date(now)} - 15 min.)"
+        )
+    else:
+        text = (
+            f"Signature not yet current: {sig.timestamp} is still later than "
+            f"{_format_amz_date(now + MAX_SKEW)} ({_format_amz_date(now)} + 15 min.)"
+        )
+    raise auth_error(
+        sig.service,
+        "skew",
+        None if sig.is_s3 else text,
+        RequestTime=sig.timestamp,
+        ServerTime=_iso(now),
+        MaxAllowedSkewMilliseconds="900000",
+    )
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _canonical_uri(path: str, is_s3: bool) -> str:
+    if not path:
+        return "/"
+    if is_s3:
+        return path
+    if path == "/":
+        return path
+    return quote(_remove_dot_segments(path), safe="/~")
+
+
+def _reencoded_path(path: str) -> str:
+    """The path as botocore would have encoded it (decode fully, encode all but ``/~``)."""
+    return quote(unquote_to_bytes(path), safe="/~")
+
+
+def _remove_dot_segments(path: str) -> str:
+    """RFC 3986 dot-segment removal plus collapsing ``//``, as botocore's normalize_url_path."""
+    out: list[str] = []
+    for segment in path.split("/"):
+        if not segment or segment == ".":
+            continue
+        if segment == "..":
+            if out:
+                out.pop()
+        else:
+            out.append(segment)
+    first = "/" if path.startswith("/") else ""
+    last = "/" if path.endswith("/") and out else ""
+    return first + "/".join(out) + last
+
+
+def _canonical_query(request: HttpRequest, presigned: bool) -> str:
+    if request.raw_query:
+        pairs = []
+        for item in request.raw_query.split("&"):
+            if not item:
+                continue
+            key, _, value = item.partition("=")
+            pairs.append((_reencode(key), _reencode(value)))
+    elif request.query:
+        pairs = [(quote(k, safe="-_.~"), quote(v, safe="-_.~")) for k, v in request.query]
+    else:
+        return ""
+    if presigned:
+        pairs = [pair for pair in pairs if pair[0] != "X-Amz-Signature"]
+    pairs.sort()
+    return "&".join(f"{k}={v}" for k, v in pairs)
+
+
+def _reencode(component: str) -> str:
+    if _CANONICAL_COMPONENT.fullmatch(component):
+        return component
+    return quote(unquote_to_bytes(component), safe="-_.~")
+
+
+def _canonical_request(request: HttpRequest, sig: SigV4Request, uri: str) -> str:
+    headers = request.headers
+    lines = []
+    for name in sig.signed_headers:
+        value = headers.get(name)
+        if value is None:
+            value = ""
+        lines.append(f"{name}:{' '.join(value.split())}\n")
+    return (
+        f"{request.method.upper()}\n{uri}\n{_canonical_query(request, sig.presigned)}\n"
+        f"{''.join(lines)}\n{';'.join(sig.signed_headers)}\n{sig.payload_hash}"
+    )
+
+
+def _string_to_sign(sig: SigV4Request, canonical: str) -> str:
+    digest = hashlib.sha256(canonical.encode()).hexdigest()
+    return f"{ALGORITHM}\n{sig.timestamp}\n{sig.scope}\n{digest}"
+
+
+def _signature_mismatch(sig: SigV4Request, canonical: str, string_to_sign: str) -> ServiceError:
+    if sig.is_s3:
+        return auth_error(
+            sig.service,
+            "bad_signature",
+            AWSAccessKeyId=sig.access_key,
+            StringToSign=string_to_sign,
+            SignatureProvided=sig.signature,
+            StringToSignBytes=" ".join(f"{b:02x}" for b in string_to_sign.encode()),
+            CanonicalRequest=canonical,
+            CanonicalRequestBytes=" ".join(f"{b:02x}" for b in canonical.encode()),
+        )
+    base = _KINDS["bad_signature"]["query"][3]
+    return auth_error(
+        sig.service,
+        "bad_signature",
+        f"{base}\n\nThe Canonical String for this request should have been\n'{canonical}'\n\n"
+        f"The String-to-Sign should have been\n'{string_to_sign}'\n",
+    )
+
+
+def _check_unsigned_headers(request: HttpRequest, sig: SigV4Request) -> None:
+    """S3 refuses ``x-amz-*`` headers that the signature does not cover."""
+    signed = sig.signed_headers
+    unsigned = [
+        name
+        for name in request.headers
+        if name.startswith("x-amz-")
+        and name not in signed
+        and not (sig.presigned and name == "x-amz-content-sha256")
+    ]
+    if unsigned:
+        raise auth_error(sig.service, "unsigned_headers", HeadersNotSigned=", ".join(unsigned))
+
+
+def _check_payload_claim(request: HttpRequest, sig: SigV4Request) -> None:
+    claimed = request.headers.get("x-amz-content-sha256")
+    if claimed is None or claimed != sig.payload_hash:
+        return  # no claim, or one that the signature did not use
+    if claimed in KNOWN_PAYLOAD_HASHES:
+        return
+    if len(claimed) != 64 or not _HEX.issuperset(claimed):
+        if sig.is_s3:
+            raise ServiceError(
+                "x-amz-content-sha256 must be UNSIGNED-PAYLOAD, STREAMING-UNSIGNED-PAYLOAD-TRAILER,"
+                " STREAMING-AWS4-HMAC-SHA256-PAYLOAD, STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER "
+                "or a valid sha256 value.",
+                code="InvalidArgument",
+                status=400,
+                fields={"ArgumentName": "x-amz-content-sha256", "ArgumentValue": claimed},
+            )
+        return
+    actual = hashlib.sha256(request.body).hexdigest() if request.body else EMPTY_SHA256
+    if actual != claimed.lower():
+        raise auth_error(
+            sig.service,
+            "payload_mismatch",
+            ClientComputedContentSHA256=claimed,
+            S3ComputedContentSHA256=actual,
+        )
+
+
+# ------------------------------------------------------------------------------ aws-chunked
+
+
+def decode_aws_chunked(
+    body: bytes, sig: SigV4Request, secret_key: str
+) -> tuple[bytes, dict[str, str]]:
+    """Decode a ``Content-Encoding: aws-chunked`` body into its bytes and trailer headers.
+
+    For ``STREAMING-AWS4-HMAC-SHA256-PAYLOAD[-TRAILER]`` every chunk signature is checked, chained
+    from the request's seed signature (and the trailer signature after them); the unsigned-trailer
+    framing that botocore sends over HTTPS (``STREAMING-UNSIGNED-PAYLOAD-TRAILER``) carries none.
+    The decoded size must equal ``x-amz-decoded-content-length`` when the request gave one.
+    Trailer names come back lower-case (``x-amz-checksum-crc32``); the caller checks checksums.
+    """
+    signed = sig.payload_hash in (STREAMING_PAYLOAD, STREAMING_PAYLOAD_TRAILER)
+    key = signing_key(secret_key, sig.date, sig.region, sig.service) if signed else b""
+    previous = sig.signature
+    view = memoryview(body)
+    out = bytearray()
+    pos = 0
+    size = len(body)
+    while True:
+        eol = body.find(b"\r\n", pos)
+        if eol < 0:
+            raise _incomplete_body()
+        header = body[pos:eol]
+        size_text, _, extension = header.partition(b";")
+        size_text = size_text.strip()
+        if not _CHUNK_SIZE.fullmatch(size_text):
+            raise _bad_chunk(f"Invalid chunk header {header[:80]!r}")
+        chunk_size = int(size_text, 16)
+        start = eol + 2
+        end = start + chunk_size
+        if end > size:
+            raise _incomplete_body()
+        chunk = view[start:end]
+        if signed:
+            provided = _chunk_signature(extension)
+            expected = _sign_chunk(key, sig, previous, hashlib.sha256(chunk).hexdigest())
+            if provided is None or not hmac.compare_digest(expected, provided):
+                raise auth_error(sig.service, "bad_signature")
+            previous = provided
+        if chunk_size == 0:
+            pos = start
+            break
+        if body[end:end + 2] != b"\r\n":
+            raise _bad_chunk("Chunk data is not followed by CRLF")
+        out += chunk
+        pos = end + 2
+    trailers, trailer_signature = _parse_trailers(body[pos:])
+    if sig.payload_hash == STREAMING_PAYLOAD_TRAILER and trailers:
+        canonical = "".join(f"{name}:{value}\n" for name, value in trailers.items())
+        expected = _sign_trailer(key, sig, previous, canonical)
+        if trailer_signature is None or not hmac.compare_digest(expected, trailer_signature):
+            raise auth_error(sig.service, "bad_signature")
+    if sig.decoded_content_length is not None and sig.decoded_content_length != len(out):
+        raise _incomplete_body()
+    return bytes(out), trailers
+
+
+def _chunk_signature(extension: bytes) -> str | None:
+    for item in extension.split(b";"):
+        name, _, value = item.partition(b"=")
+        if name.strip() == b"chunk-signature":
+            return value.strip().decode("ascii", "replace")
+    return None
+
+
+def _sign_chunk(key: bytes, sig: SigV4Request, previous: str, chunk_hash: str) -> str:
+    text = (
+        f"AWS4-HMAC-SHA256-PAYLOAD\n{sig.timestamp}\n{sig.scope}\n{previous}\n"
+        f"{EMPTY_SHA256}\n{chunk_hash}"
+    )
+    return hmac.new(key, text.encode(), hashlib.sha256).hexdigest()
+
+
+def _sign_trailer(key: bytes, sig: SigV4Request, previous: str, canonical: str) -> str:
+    digest = hashlib.sha256(canonical.encode()).hexdigest()
+    text = f"AWS4-HMAC-SHA256-TRAILER\n{sig.timestamp}\n{sig.scope}\n{previous}\n{digest}"
+    return hmac.new(key, text.encode(), hashlib.sha256).hexdigest()
+
+
+def _parse_trailers(rest: bytes) -> tuple[dict[str, str], str | None]:
+    """Trailer lines after the final chunk; blank lines (the terminator) are skipped."""
+    trailers: dict[str, str] = {}
+    signature: str | None = None
+    for line in rest.split(b"\r\n"):
+        if not line.strip():
+            continue
+        name, colon, value = line.partition(b":")
+        if not colon:
+            raise _bad_chunk(f"Malformed trailer {line[:80]!r}")
+        key = name.strip().decode("latin-1").lower()
+        text = value.strip().decode("latin-1")
+        if key == "x-amz-trailer-signature":
+            signature = text
+        else:
+            trailers[key] = text
+    return trailers, signature
+
+
+def _incomplete_body() -> ServiceError:
+    return ServiceError(
+        "The request body terminated unexpectedly", code="IncompleteBody", status=400
+    )
+
+
+def _bad_chunk(detail: str) -> ServiceError:
+    return ServiceError(
+        f"The aws-chunked request body is malformed: {detail}", code="InvalidRequest", status=400
+    )

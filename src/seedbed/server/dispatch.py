@@ -1,0 +1,195 @@
+"""From an HTTP request to an HTTP response: route, authenticate, parse, call, serialize, audit.
+
+This is the one path every API request takes. It never lets an exception escape as a bare 500:
+service errors become the AWS error document of the request's protocol, anything unexpected becomes
+``InternalFailure`` (logged with its traceback here, never sent to the client).
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any
+
+from seedbed import protocol
+from seedbed.errors import InternalFailure, NotImplementedOperation, ServiceError
+from seedbed.protocol.http import HttpRequest, HttpResponse
+from seedbed.protocol.models import service_model
+from seedbed.server.auth import sigv4
+from seedbed.server.context import Principal, RequestContext
+from seedbed.state import ids
+
+if TYPE_CHECKING:
+    from seedbed.server.backend import Backend
+
+log = logging.getLogger(__name__)
+
+#: Operations AWS answers without a signature (besides S3, which decides per bucket).
+ANONYMOUS_OPERATIONS = frozenset(
+    {("sts", "AssumeRoleWithWebIdentity"), ("sts", "AssumeRoleWithSAML")}
+)
+
+
+def authenticate(
+    backend: Backend, request: HttpRequest, sig: sigv4.SigV4Request | None, service: str
+) -> Principal | None:
+    """The verified principal, or None for an anonymous request (allowed only where AWS allows)."""
+    if sig is None:
+        return None
+    cred = backend.credentials.resolve(sig.access_key)
+    if cred is None or not cred.active:
+        raise sigv4.auth_error(
+            service,
+            "unknown_key",
+            "The AWS Access Key Id you provided does not exist in our records."
+            if service == "s3"
+            else "The security token included in the request is invalid.",
+        )
+    now = datetime.now(timezone.utc)
+    if cred.session_token is not None:
+        token = sig.security_token or request.headers.get("x-amz-security-token")
+        if token != cred.session_token:
+            raise sigv4.auth_error(
+                service, "unknown_key", "The security token included in the request is invalid."
+            )
+        if cred.expiration is not None and cred.expiration <= now:
+            raise sigv4.auth_error(
+                service, "expired_token", "The security token included in the request is expired"
+            )
+    sigv4.verify_signature(request, sig, cred.secret_access_key, now)
+    return cred.principal
+
+
+def require_signature(service: str, operation: str) -> bool:
+    return service != "s3" and (service, operation) not in ANONYMOUS_OPERATIONS
+
+
+async def call_provider(
+    backend: Backend, ctx: RequestContext, params: dict[str, Any]
+) -> dict[str, Any]:
+    provider = backend.provider(ctx.service)
+    method = provider.operation(ctx.operation) if provider else None
+    if method is None:
+        raise NotImplementedOperation(ctx.service, ctx.operation)
+    result = method(ctx, params)
+    if inspect.isawaitable(result):
+        result = await result
+    return result or {}
+
+
+async def handle(backend: Backend, request: HttpRequest, source_ip: str) -> HttpResponse:
+    request_id = ids.request_id()
+    ctx = RequestContext(
+        request_id=request_id,
+        service="",
+        operation="",
+        region=backend.settings.region,
+        account_id="",
+        principal=None,
+        source_ip=source_ip,
+        user_agent=request.headers.get("user-agent", ""),
+        request=request,
+    )
+    service = "s3"
+    wire = "rest-xml"
+    params: dict[str, Any] | None = None
+    sig: sigv4.SigV4Request | None = None
+    try:
+        sig = sigv4.parse_signature(request)
+        if sig is not None:
+            ctx.region = sig.region or ctx.region
+        service, request = backend.router.route(request, sig.service if sig else None)
+        ctx.service = service
+        model = service_model(service)
+        wire = protocol.wire_protocol(model, request)
+        operation, labels = protocol.match_operation(model, request, wire)
+        ctx.operation = operation.name
+        if sig is None and require_signature(service, operation.name):
+            raise sigv4.auth_error(service, "missing", "Missing Authentication Token")
+        ctx.principal = authenticate(backend, request, sig, service)
+        if ctx.principal is not None:
+            ctx.account_id = ctx.principal.account_id
+        if sig is not None and sig.payload_hash.startswith("STREAMING-"):
+            body, trailers = sigv4.decode_aws_chunked(request.body, sig, _secret(backend, sig))
+            request.body = body
+            request.headers.update(trailers)
+        ctx.request = request
+        params = protocol.parse_request(operation, request, labels, wire)
+        protocol.validate_input(operation, params)
+        output = await call_provider(backend, ctx, params)
+        response = protocol.serialize_response(operation, output, request_id, wire)
+        error_code = error_message = None
+    except ServiceError as error:
+        response = _error_response(service, error, request_id, wire)
+        error_code, error_message = error.code, error.message
+    except Exception:  # a bug in Seedbed: log it, answer like AWS does for internal faults
+        log.exception("internal error handling %s %s", ctx.service, ctx.operation)
+        error = InternalFailure("We encountered an internal error. Please try again.")
+        response = _error_response(service, error, request_id, wire)
+        error_code, error_message = error.code, error.message
+    if request.method == "HEAD":
+        response.body = b""
+    backend.audit.record(
+        ctx,
+        f"{service_model(service).endpoint_prefix}.amazonaws.com" if service else "unknown",
+        params,
+        error_code,
+        error_message,
+        access_key_id=sig.access_key if sig else None,
+    )
+    return response
+
+
+def _secret(backend: Backend, sig: sigv4.SigV4Request) -> str:
+    cred = backend.credentials.resolve(sig.access_key)
+    assert cred is not None  # authenticate() has already checked it
+    return cred.secret_access_key
+
+
+def _error_response(service: str, error: ServiceError, request_id: str, wire: str) -> HttpResponse:
+    try:
+        response = protocol.serialize_error(service_model(service), error, request_id, wire)
+    except Exception:
+        log.exception("could not serialize %r for %s", error, service)
+        response = HttpResponse(500, [("Content-Type", "text/plain")], b"InternalFailure")
+    for name, value in error.headers.items():
+        response.set_header(name, value)
+    return response
+
+
+async def invoke(
+    backend: Backend,
+    principal: Principal | None,
+    service: str,
+    operation: str,
+    params: dict[str, Any],
+    region: str,
+) -> dict[str, Any]:
+    """An in-process client call: validated and audited like a request, minus the wire."""
+    ctx = RequestContext(
+        request_id=ids.request_id(),
+        service=service,
+        operation=operation,
+        region=region,
+        account_id=principal.account_id if principal else "",
+        principal=principal,
+        source_ip="seedbed.internal",
+        user_agent="seedbed-internal",
+    )
+    model = service_model(service)
+    error: ServiceError | None = None
+    try:
+        protocol.validate_input(model.operation_model(operation), params)
+        return await call_provider(backend, ctx, params)
+    except ServiceError as exc:
+        error = exc
+        raise
+    finally:
+        backend.audit.record(
+            ctx,
+            f"{model.endpoint_prefix}.amazonaws.com",
+            params,
+            error.code if error else None,
+            error.message if error else None,
+        )

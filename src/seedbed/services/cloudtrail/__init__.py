@@ -1,0 +1,1 @@
+"""CloudTrail: the audit trail of every request, readable with LookupEvents."""

@@ -1,0 +1,1 @@
+"""IAM: users, roles and access keys (the API); the policy engine lives in ``seedbed.iam``."""

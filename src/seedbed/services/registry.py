@@ -1,0 +1,48 @@
+"""Which AWS services Seedbed answers for, and where their providers live.
+
+Every service in :data:`KNOWN_SERVICES` is routed and parsed from its botocore model; one without a
+provider (or an operation its provider lacks) answers a clear "not implemented" error instead of a
+500. Providers are imported lazily so that an unused service costs no start-up time.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+#: botocore service name -> "module:Class" of its provider.
+PROVIDERS: dict[str, str] = {
+    "sts": "seedbed.services.sts.provider:StsProvider",
+    "iam": "seedbed.services.iam.provider:IamProvider",
+    "cloudtrail": "seedbed.services.cloudtrail.provider:CloudTrailProvider",
+}
+
+#: Services routed even before they have a provider: what SageMaker project templates use.
+KNOWN_SERVICES: tuple[str, ...] = (
+    "s3",
+    "sts",
+    "iam",
+    "cloudtrail",
+    "sagemaker",
+    "sagemaker-runtime",
+    "cloudformation",
+    "events",
+    "lambda",
+    "codebuild",
+    "codepipeline",
+    "codecommit",
+    "codeconnections",
+    "codestar-connections",
+    "kms",
+    "secretsmanager",
+    "ssm",
+    "logs",
+    "servicecatalog",
+)
+
+
+def load_provider_class(service: str) -> type | None:
+    target = PROVIDERS.get(service)
+    if target is None:
+        return None
+    module_name, class_name = target.split(":")
+    return getattr(importlib.import_module(module_name), class_name)

@@ -1,0 +1,1 @@
+"""Persistent state: the SQLAlchemy engine, migrations, ids and ARNs."""
