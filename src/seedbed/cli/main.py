@@ -149,6 +149,17 @@ def audit(
 
 
 @app.command()
+def demo(
+    data_dir: DataDir = None,
+    port: Annotated[Optional[int], typer.Option(help="Port for the demo server (default: a free one).")] = None,
+) -> None:
+    """Start a server, walk through Seedbed with boto3 and the AWS CLI, and stop it."""
+    from seedbed.cli.demo import run_demo
+
+    run_demo(data_dir, port)
+
+
+@app.command()
 def version() -> None:
     """Print Seedbed's version."""
     typer.echo(__version__)
