@@ -7,6 +7,7 @@ dataclasses lets the protocol layer be tested without a server.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from urllib.parse import unquote
 
@@ -44,11 +45,17 @@ class HttpRequest:
 
 @dataclass
 class HttpResponse:
-    """An outgoing response. Header names keep the case given; order is preserved."""
+    """An outgoing response. Header names keep the case given; order is preserved.
+
+    A large payload (an S3 object, say) may be given as ``stream`` instead of ``body``: the ASGI
+    layer then sends its chunks as they come, so the server never holds the whole object. A
+    streamed response must carry its own ``Content-Length`` header.
+    """
 
     status: int = 200
     headers: list[tuple[str, str]] = field(default_factory=list)
     body: bytes = b""
+    stream: AsyncIterator[bytes] | None = None
 
     def header(self, name: str) -> str | None:
         lname = name.lower()

@@ -6,7 +6,8 @@ a template (S3's ``PutObject``/``UploadPart``/``CopyObject``); they differ only 
 header members they require, so the required located members of the input shape break the tie.
 
 Ranking, most important first: literal query parts matched, literal path characters, "all
-required query/header members present", how many of them are, not deprecated, model order.
+required query/header members present", how many of them are, fewest query keys the operation
+does not know, not deprecated, model order.
 Tables are built once per service and cached; the per-request work is a few regex matches.
 """
 
@@ -40,6 +41,7 @@ class _Route:
     literal_query: tuple[tuple[str, str | None], ...]
     required_query: tuple[str, ...]
     required_headers: tuple[str, ...]
+    known_query: frozenset[str] | None
     deprecated: bool
     order: int
 
@@ -51,11 +53,14 @@ class _Route:
                 return False
         return True
 
-    def rank(self, query: dict[str, str], headers: dict[str, str]) -> tuple[int, int, int, int]:
+    def rank(self, query: dict[str, str], headers: dict[str, str]) -> tuple[int, int, int, int, int]:
         needed = len(self.required_query) + len(self.required_headers)
         present = sum(1 for key in self.required_query if key in query)
         present += sum(1 for name in self.required_headers if name in headers)
-        return (len(self.literal_query), int(present == needed), present, int(not self.deprecated))
+        unknown = 0
+        if self.known_query is not None:
+            unknown = sum(1 for key in query if key not in self.known_query)
+        return (len(self.literal_query), int(present == needed), present, -unknown, int(not self.deprecated))
 
 
 @dataclass
@@ -124,6 +129,20 @@ def _parse_literal_query(query: str) -> tuple[tuple[str, str | None], ...]:
     return tuple(pairs)
 
 
+def _known_query(operation: OperationModel, literal: tuple[tuple[str, str | None], ...]) -> frozenset[str] | None:
+    """Every query key the operation understands; ``None`` when a map member takes any key."""
+    keys = {key for key, _ in literal}
+    shape = operation.input_shape
+    if shape is not None:
+        for name, member in shape.members.items():
+            if member.serialization.get("location") != "querystring":
+                continue
+            if member.type_name == "map":
+                return None
+            keys.add(member.serialization.get("name", name))
+    return frozenset(keys)
+
+
 def _required_located(operation: OperationModel) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """Wire names of required members bound to the query string and to headers."""
     shape = operation.input_shape
@@ -162,9 +181,11 @@ def _build_table(service_model: ServiceModel) -> _RouteTable:
             patterns[path] = pattern
             by_segment.setdefault(_first_segment(path), []).append(pattern)
         required_query, required_headers = _required_located(operation)
+        literal_query = _parse_literal_query(query)
         route = _Route(
             operation=name,
-            literal_query=_parse_literal_query(query),
+            literal_query=literal_query,
+            known_query=_known_query(operation, literal_query),
             required_query=required_query,
             required_headers=required_headers,
             deprecated=bool(operation.deprecated),
@@ -211,8 +232,8 @@ def match_rest_operation(
                 path_known = True
                 if route_method != method:
                     continue
-                literal_query, complete, present, current = route.rank(query, request.headers)
-                score = (literal_query, pattern.literal_chars, complete, present, current, -route.order)
+                literal_query, complete, present, unknown, current = route.rank(query, request.headers)
+                score = (literal_query, pattern.literal_chars, complete, present, unknown, current, -route.order)
                 if best is None or score > best[0]:
                     best = (score, route, pattern, found)
     if best is None:

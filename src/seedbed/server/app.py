@@ -100,7 +100,17 @@ async def _read_body(receive: Any) -> bytes:
 
 async def _send(send: Any, response: HttpResponse) -> None:
     headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in response.headers]
-    if response.header("content-length") is None:
+    if response.header("content-length") is None and response.stream is None:
         headers.append((b"content-length", str(len(response.body)).encode()))
     await send({"type": "http.response.start", "status": response.status, "headers": headers})
-    await send({"type": "http.response.body", "body": response.body})
+    if response.stream is None:
+        await send({"type": "http.response.body", "body": response.body})
+        return
+    try:
+        async for chunk in response.stream:
+            await send({"type": "http.response.body", "body": chunk, "more_body": True})
+        await send({"type": "http.response.body", "body": b""})
+    finally:
+        aclose = getattr(response.stream, "aclose", None)
+        if aclose is not None:
+            await aclose()
