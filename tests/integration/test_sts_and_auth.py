@@ -101,7 +101,9 @@ def test_missing_signature_is_rejected(server: LiveServer) -> None:
 
 
 def test_expired_presigned_url_is_rejected(server: LiveServer) -> None:
-    url = server.client("sts").generate_presigned_url("get_caller_identity", ExpiresIn=1)
+    url = server.client("sts").generate_presigned_url(
+        "get_caller_identity", ExpiresIn=1, HttpMethod="GET"
+    )
     assert httpx.get(url).status_code == 200
     time.sleep(2.1)
     response = httpx.get(url)
@@ -151,7 +153,7 @@ def test_assume_role_and_use_its_credentials(server: LiveServer) -> None:
 def test_assume_missing_role_is_denied(server: LiveServer) -> None:
     with pytest.raises(ClientError) as exc:
         server.client("sts").assume_role(
-            RoleArn="arn:aws:iam::000000000000:role/nope", RoleSessionName="s"
+            RoleArn="arn:aws:iam::000000000000:role/nope", RoleSessionName="sess"
         )
     assert error_code(exc) == "AccessDenied"
 

@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import base64
 import binascii
+import gzip
 import json
 import math
+import zlib
 from datetime import datetime
 from decimal import Decimal
 from enum import Enum
-from functools import lru_cache
+from functools import cache
 from typing import Any
 
 from botocore.model import OperationModel, ServiceModel, Shape
@@ -32,10 +34,13 @@ __all__ = [
     "decode_value",
     "encode_value",
     "error_body",
+    "error_fault",
+    "error_status",
     "error_wire",
     "find_error_shape",
     "operation_name_for",
     "parse_request",
+    "request_body",
     "serialize_error",
     "serialize_response",
 ]
@@ -99,7 +104,9 @@ def decode_value(shape: Shape, value: Any, path: str = "", *, native: bool = Fal
             if raw is None and native:
                 raw = value.get(name)
             if raw is not None:
-                out[name] = decode_value(member, raw, f"{path}.{name}" if path else name, native=native)
+                out[name] = decode_value(
+                    member, raw, f"{path}.{name}" if path else name, native=native
+                )
         return out
     if kind == "list":
         if not isinstance(value, list):
@@ -165,12 +172,23 @@ def _decode_scalar(shape: Shape, value: Any, path: str, native: bool) -> Any:
     return value
 
 
+def request_body(request: HttpRequest) -> bytes:
+    """The request body, gunzipped when botocore compressed it (``Content-Encoding: gzip``)."""
+    encoding = (request.header("content-encoding") or "").lower()
+    if "gzip" not in encoding or not request.body:
+        return request.body
+    try:
+        return gzip.decompress(request.body)
+    except (OSError, EOFError, zlib.error):
+        raise SerializationException("The request body is not valid gzip data.") from None
+
+
 def _load_json(body: bytes) -> Any:
     if not body.strip():
         return {}
     try:
         return json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
+    except (UnicodeDecodeError, ValueError, RecursionError):
         raise SerializationException("The request body is not valid JSON.") from None
 
 
@@ -179,13 +197,16 @@ def parse_request(operation_model: OperationModel, request: HttpRequest) -> dict
 
     An empty body means no parameters; unknown keys are ignored, as AWS ignores them.
     """
-    document = _load_json(request.body)
+    document = _load_json(request_body(request))
     shape = operation_model.input_shape
     if shape is None:
         return {}
     if not isinstance(document, dict):
         raise SerializationException("The request body must be a JSON object.")
-    return decode_value(shape, document)
+    try:
+        return decode_value(shape, document)
+    except RecursionError:
+        raise SerializationException("The request body nests too deeply.") from None
 
 
 # --------------------------------------------------------------------------- response encoding
@@ -224,13 +245,19 @@ def encode_value(shape: Shape, value: Any, *, native: bool = False) -> Any:
             item = value.get(name) if isinstance(value, dict) else getattr(value, name, None)
             if item is None or member.serialization.get("eventstream"):
                 continue
-            out[name if native else member_key(name, member)] = encode_value(member, item, native=native)
+            out[name if native else member_key(name, member)] = encode_value(
+                member, item, native=native
+            )
         return out
     if kind == "list":
-        return [encode_value(shape.member, item, native=native) for item in value if item is not None]
+        return [
+            encode_value(shape.member, item, native=native) for item in value if item is not None
+        ]
     if kind == "map":
         return {
-            str(encode_value(shape.key, key, native=native)): encode_value(shape.value, item, native=native)
+            str(encode_value(shape.key, key, native=native)): encode_value(
+                shape.value, item, native=native
+            )
             for key, item in value.items()
             if item is not None
         }
@@ -268,21 +295,27 @@ def _json_default(value: Any) -> Any:
 
 
 def dump_json(document: Any) -> bytes:
-    return json.dumps(document, ensure_ascii=False, separators=(",", ":"), default=_json_default).encode()
+    return json.dumps(
+        document, ensure_ascii=False, separators=(",", ":"), default=_json_default
+    ).encode()
 
 
 def content_type(service_model: ServiceModel) -> str:
     return f"application/x-amz-json-{service_model.metadata.get('jsonVersion', '1.0')}"
 
 
-def serialize_response(operation_model: OperationModel, output: dict[str, Any] | None, request_id: str) -> HttpResponse:
+def serialize_response(
+    operation_model: OperationModel, output: dict[str, Any] | None, request_id: str
+) -> HttpResponse:
     """A 200 response carrying ``output`` as botocore's JSONParser reads it."""
     shape = operation_model.output_shape
     try:
         document = encode_value(shape, output or {}) if shape is not None else {}
         body = dump_json(document)
     except (TypeError, ValueError, AttributeError) as exc:
-        raise InternalFailure(f"Could not serialize the {operation_model.name} response: {exc}") from None
+        raise InternalFailure(
+            f"Could not serialize the {operation_model.name} response: {exc}"
+        ) from None
     return HttpResponse(
         status=200,
         headers=[
@@ -296,7 +329,7 @@ def serialize_response(operation_model: OperationModel, output: dict[str, Any] |
 # --------------------------------------------------------------------------- errors
 
 
-@lru_cache(maxsize=None)
+@cache
 def _error_shapes(service_model: ServiceModel) -> dict[str, Shape]:
     shapes: dict[str, Shape] = {}
     for shape in service_model.error_shapes:
@@ -312,7 +345,11 @@ def find_error_shape(service_model: ServiceModel, code: str) -> Shape | None:
 
 
 def error_status(error: ServiceError, shape: Shape | None) -> int:
-    """The raiser's status, or the model's ``httpStatusCode`` when the raiser left the default."""
+    """The raiser's status, or the model's ``httpStatusCode`` when the raiser left the default.
+
+    A status passed to the constructor or set by a subclass other than 400 is explicit; a plain
+    ``ServiceError(code="NoSuchEntity")`` gets the 404 the model declares for that code.
+    """
     explicit = "status" in vars(error) or type(error).status != ServiceError.status
     if not explicit and shape is not None:
         modeled = shape.metadata.get("error", {}).get("httpStatusCode")
@@ -321,7 +358,18 @@ def error_status(error: ServiceError, shape: Shape | None) -> int:
     return error.status
 
 
-def error_wire(service_model: ServiceModel, error: ServiceError) -> tuple[str, Shape | None, list[tuple[str, str]]]:
+def error_fault(error: ServiceError, status: int) -> str:
+    """``Sender`` or ``Receiver``: the raiser's word, else a 5xx status is the service's fault."""
+    if "sender_fault" in vars(error):
+        sender = error.sender_fault
+    else:
+        sender = status < 500 and type(error).sender_fault
+    return "Sender" if sender else "Receiver"
+
+
+def error_wire(
+    service_model: ServiceModel, error: ServiceError
+) -> tuple[str, Shape | None, list[tuple[str, str]]]:
     """The ``__type`` to send, the modeled shape, and the headers every RPC error carries.
 
     For ``awsQueryCompatible`` services ``__type`` is the shape name and ``x-amzn-query-error``
@@ -332,7 +380,7 @@ def error_wire(service_model: ServiceModel, error: ServiceError) -> tuple[str, S
     headers: list[tuple[str, str]] = []
     if service_model.is_query_compatible:
         wire = shape.name if shape is not None else error.code
-        fault = "Sender" if error.sender_fault else "Receiver"
+        fault = error_fault(error, error_status(error, shape))
         headers.append(("x-amzn-query-error", f"{modeled_code or error.code};{fault}"))
     else:
         wire = modeled_code or error.code
@@ -340,7 +388,9 @@ def error_wire(service_model: ServiceModel, error: ServiceError) -> tuple[str, S
     return wire, shape, headers + list(error.headers.items())
 
 
-def error_body(error: ServiceError, wire: str, shape: Shape | None, *, native: bool = False) -> dict[str, Any]:
+def error_body(
+    error: ServiceError, wire: str, shape: Shape | None, *, native: bool = False
+) -> dict[str, Any]:
     """``__type``, the message under the key the model uses, and any modeled extra fields."""
     body: dict[str, Any] = {"__type": wire}
     fields = dict(error.fields)
@@ -350,7 +400,12 @@ def error_body(error: ServiceError, wire: str, shape: Shape | None, *, native: b
         except (TypeError, ValueError, AttributeError):
             pass  # a bad extra field must not hide the error itself
         message_keys = [k for k in shape.members if k.lower() == "message"]
-        message_key = member_key(message_keys[0], shape.members[message_keys[0]]) if message_keys else "message"
+        if not message_keys:
+            message_key = "message"
+        elif native:
+            message_key = message_keys[0]
+        else:
+            message_key = member_key(message_keys[0], shape.members[message_keys[0]])
     else:
         message_key = "message"
     body["message"] = error.message
@@ -359,12 +414,18 @@ def error_body(error: ServiceError, wire: str, shape: Shape | None, *, native: b
     return body
 
 
-def serialize_error(service_model: ServiceModel, error: ServiceError, request_id: str) -> HttpResponse:
+def serialize_error(
+    service_model: ServiceModel, error: ServiceError, request_id: str
+) -> HttpResponse:
     """An error response that botocore reads as ``Error.Code``/``Message`` plus modeled fields."""
     wire, shape, headers = error_wire(service_model, error)
     body = dump_json(error_body(error, wire, shape))
     return HttpResponse(
         status=error_status(error, shape),
-        headers=[("Content-Type", content_type(service_model)), ("x-amzn-RequestId", request_id), *headers],
+        headers=[
+            ("Content-Type", content_type(service_model)),
+            ("x-amzn-RequestId", request_id),
+            *headers,
+        ],
         body=body,
     )

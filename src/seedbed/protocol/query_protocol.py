@@ -22,7 +22,7 @@ from botocore.model import OperationModel, ServiceModel, Shape
 
 from seedbed.errors import InternalFailure, ServiceError, UnknownOperation, ValidationError
 from seedbed.protocol.http import HttpRequest, HttpResponse
-from seedbed.protocol.json_protocol import error_status, find_error_shape
+from seedbed.protocol.json_protocol import error_fault, error_status, find_error_shape, request_body
 from seedbed.protocol.timestamps import ISO8601, format_timestamp, member_format, parse_timestamp
 
 __all__ = [
@@ -68,10 +68,16 @@ def form_params(request: HttpRequest) -> dict[str, str]:
     ctype = (request.header("content-type") or "").lower()
     if request.body and (not ctype or "x-www-form-urlencoded" in ctype):
         try:
-            text = request.body.decode("utf-8")
+            body = request_body(request)
+        except ServiceError:
+            raise MalformedQueryString("The request body is not valid gzip data.") from None
+        try:
+            text = body.decode("utf-8")
             pairs = parse_qsl(text, keep_blank_values=True, encoding="utf-8", errors="strict")
         except (UnicodeDecodeError, ValueError):
-            raise MalformedQueryString("The request body is not a valid form-encoded string.") from None
+            raise MalformedQueryString(
+                "The request body is not a valid form-encoded string."
+            ) from None
         for key, value in pairs:
             params.setdefault(key, value)
     for key, value in request.query:
@@ -108,7 +114,8 @@ class _Form:
     def indices(self, prefix: str) -> list[int]:
         """The ``N`` of every ``{prefix}.N...`` key, in numeric order."""
         found = self.children.get(prefix, ())
-        return sorted(int(part) for part in found if part.isdigit() and int(part) > 0)
+        digits = (part for part in found if part.isascii() and part.isdigit() and len(part) < 10)
+        return sorted(n for n in map(int, digits) if n > 0)
 
 
 def _name(shape: Shape, default: str) -> str:
@@ -214,7 +221,10 @@ def parse_request(operation_model: OperationModel, request: HttpRequest) -> dict
     params = form_params(request)
     params.pop("Action", None)
     params.pop("Version", None)
-    return _decode(_Form(params), shape, "") or {}
+    try:
+        return _decode(_Form(params), shape, "") or {}
+    except RecursionError:
+        raise MalformedQueryString("The request nests parameters too deeply.") from None
 
 
 # --------------------------------------------------------------------------- XML writing
@@ -223,7 +233,9 @@ def parse_request(operation_model: OperationModel, request: HttpRequest) -> dict
 def escape_text(text: str) -> str:
     """XML-escape character data; CR is written as ``&#13;`` so parsers keep it."""
     text = _XML_ILLEGAL.sub("\ufffd", text)
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\r", "&#13;")
+    return (
+        text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\r", "&#13;")
+    )
 
 
 def escape_attr(text: str) -> str:
@@ -323,12 +335,16 @@ def namespace(service_model: ServiceModel) -> str:
     return f"https://{prefix}.amazonaws.com/doc/{service_model.api_version}/"
 
 
-def _response(status: int, body: str, request_id: str, extra: list[tuple[str, str]] | None = None) -> HttpResponse:
+def _response(
+    status: int, body: str, request_id: str, extra: list[tuple[str, str]] | None = None
+) -> HttpResponse:
     headers = [("Content-Type", CONTENT_TYPE), ("x-amzn-RequestId", request_id), *(extra or [])]
     return HttpResponse(status=status, headers=headers, body=body.encode("utf-8"))
 
 
-def serialize_response(operation_model: OperationModel, output: dict[str, Any] | None, request_id: str) -> HttpResponse:
+def serialize_response(
+    operation_model: OperationModel, output: dict[str, Any] | None, request_id: str
+) -> HttpResponse:
     """``<{Op}Response><{Op}Result>..</{Op}Result><ResponseMetadata>..`` as botocore reads it."""
     op = operation_model.name
     shape = operation_model.output_shape
@@ -342,16 +358,21 @@ def serialize_response(operation_model: OperationModel, output: dict[str, Any] |
             out.extend(inner if wrapper else inner[1:-1])
     except (TypeError, ValueError, AttributeError) as exc:
         raise InternalFailure(f"Could not serialize the {op} response: {exc}") from None
-    out.append(f"<ResponseMetadata><RequestId>{escape_text(request_id)}</RequestId></ResponseMetadata>")
+    out.append(
+        f"<ResponseMetadata><RequestId>{escape_text(request_id)}</RequestId></ResponseMetadata>"
+    )
     out.append(f"</{op}Response>")
     return _response(200, "".join(out), request_id)
 
 
-def serialize_error(service_model: ServiceModel, error: ServiceError, request_id: str) -> HttpResponse:
+def serialize_error(
+    service_model: ServiceModel, error: ServiceError, request_id: str
+) -> HttpResponse:
     """``<ErrorResponse><Error><Type/><Code/><Message/>..fields</Error><RequestId/>``."""
     shape = find_error_shape(service_model, error.code)
     code = (shape.error_code if shape is not None else None) or error.code
-    fault = "Sender" if error.sender_fault else "Receiver"
+    status = error_status(error, shape)
+    fault = error_fault(error, status)
     parts = [f"<Type>{fault}</Type><Code>{escape_text(code)}</Code>"]
     parts.append(f"<Message>{escape_text(error.message)}</Message>")
     if shape is not None:
@@ -365,9 +386,9 @@ def serialize_error(service_model: ServiceModel, error: ServiceError, request_id
             parts.extend(inner[1:-1])
         except (TypeError, ValueError, AttributeError):
             pass  # a bad extra field must not hide the error itself
+    xmlns = escape_attr(namespace(service_model))
     body = (
-        f'<ErrorResponse xmlns="{escape_attr(namespace(service_model))}"><Error>{"".join(parts)}</Error>'
+        f'<ErrorResponse xmlns="{xmlns}"><Error>{"".join(parts)}</Error>'
         f"<RequestId>{escape_text(request_id)}</RequestId></ErrorResponse>"
     )
-    return _response(error_status(error, shape), body, request_id, list(error.headers.items()))
-
+    return _response(status, body, request_id, list(error.headers.items()))

@@ -14,7 +14,7 @@ import base64
 import binascii
 import json
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from decimal import Decimal
 from typing import Any, Protocol
 
@@ -73,7 +73,9 @@ def scalar_from_text(shape: Shape, text: str, location: str, malformed: Malforme
                 raise ValueError(f"not a boolean: {text!r}")
             return lowered == "true"
         if kind == "timestamp":
-            default = timestamps.HEADER_FORMAT if location == "header" else timestamps.QUERYSTRING_FORMAT
+            default = (
+                timestamps.HEADER_FORMAT if location == "header" else timestamps.QUERYSTRING_FORMAT
+            )
             return timestamps.parse_timestamp(text, timestamps.member_format(shape, default))
         if kind == "blob":
             return base64.b64decode(text, validate=True)
@@ -86,7 +88,9 @@ def scalar_to_text(shape: Shape, value: Any, location: str) -> str:
     """A Python value as the uri/query/header text botocore's parsers read back."""
     kind = shape.type_name
     if kind == "timestamp":
-        default = timestamps.HEADER_FORMAT if location == "header" else timestamps.QUERYSTRING_FORMAT
+        default = (
+            timestamps.HEADER_FORMAT if location == "header" else timestamps.QUERYSTRING_FORMAT
+        )
         return str(timestamps.format_timestamp(value, timestamps.member_format(shape, default)))
     if kind == "boolean":
         return "true" if value else "false"
@@ -95,7 +99,11 @@ def scalar_to_text(shape: Shape, value: Any, location: str) -> str:
     if kind == "blob":
         raw = value.encode("utf-8") if isinstance(value, str) else bytes(value)
         return base64.b64encode(raw).decode("ascii")
-    if kind in ("string", "character") and location == "header" and shape.serialization.get("jsonvalue"):
+    if (
+        kind in ("string", "character")
+        and location == "header"
+        and shape.serialization.get("jsonvalue")
+    ):
         encoded = json.dumps(value, separators=(",", ":")).encode("utf-8")
         return base64.b64encode(encoded).decode("ascii")
     if isinstance(value, Decimal):
@@ -165,56 +173,31 @@ def _header_list_from_text(member: Shape, text: str, malformed: Malformed) -> li
 # --- aws-chunked request bodies ------------------------------------------------------------------
 
 
-def decode_aws_chunked(body: bytes, malformed: Malformed) -> tuple[bytes, dict[str, str]]:
-    """Strip ``aws-chunked`` framing (signed or unsigned); return the data and trailer headers.
+def _effective_headers(request: HttpRequest) -> dict[str, str]:
+    """Headers as the client meant them when it framed the body with ``aws-chunked``.
 
-    botocore sends streaming uploads this way over HTTPS with a trailing checksum; signatures
-    on chunks are the auth layer's business, not checked here.
+    The dispatcher has already verified and stripped the chunk framing (and merged trailers such
+    as ``x-amz-checksum-crc32``); what is left is botocore's ``aws-chunked`` token in
+    ``Content-Encoding`` and the framed ``Content-Length``, which S3 does not report back.
     """
-    data = bytearray()
-    trailers: dict[str, str] = {}
-    pos = 0
-    while True:
-        end = body.find(b"\r\n", pos)
-        if end < 0:
-            raise malformed("Incomplete aws-chunked body")
-        size_text = body[pos:end].split(b";", 1)[0].strip()
-        try:
-            size = int(size_text, 16)
-        except ValueError as exc:
-            raise malformed("Invalid aws-chunked chunk size") from exc
-        pos = end + 2
-        if size == 0:
-            break
-        data += body[pos : pos + size]
-        pos += size
-        if body[pos : pos + 2] != b"\r\n":
-            raise malformed("Invalid aws-chunked chunk terminator")
-        pos += 2
-    for line in body[pos:].split(b"\r\n"):
-        name, sep, value = line.decode("latin-1").partition(":")
-        if sep and name.strip():
-            trailers[name.strip().lower()] = value.strip()
-    return bytes(data), trailers
-
-
-def _effective_headers_and_body(request: HttpRequest, malformed: Malformed) -> tuple[dict[str, str], bytes]:
     headers = request.headers
-    body = request.body
     encoding = headers.get("content-encoding", "")
-    sha = headers.get("x-amz-content-sha256", "")
-    if "aws-chunked" not in encoding and not sha.startswith("STREAMING-"):
-        return headers, body
-    body, trailers = decode_aws_chunked(body, malformed)
+    if "aws-chunked" not in encoding:
+        return headers
     headers = dict(headers)
-    headers.update(trailers)
-    remaining = [part.strip() for part in encoding.split(",") if part.strip() and part.strip() != "aws-chunked"]
+    remaining = [
+        part.strip()
+        for part in encoding.split(",")
+        if part.strip() and part.strip() != "aws-chunked"
+    ]
     if remaining:
         headers["content-encoding"] = ",".join(remaining)
     else:
         headers.pop("content-encoding", None)
-    headers["content-length"] = str(len(body))
-    return headers, body
+    decoded_length = headers.get("x-amz-decoded-content-length")
+    if decoded_length is not None:
+        headers["content-length"] = decoded_length
+    return headers
 
 
 # --- requests ------------------------------------------------------------------------------------
@@ -226,7 +209,11 @@ def _literal_query_keys(operation_model: OperationModel) -> set[str]:
 
 
 def _bind_query(
-    shape: StructureShape, request: HttpRequest, out: dict[str, Any], reserved: set[str], malformed: Malformed
+    shape: StructureShape,
+    request: HttpRequest,
+    out: dict[str, Any],
+    reserved: set[str],
+    malformed: Malformed,
 ) -> None:
     by_key: dict[str, list[str]] = {}
     for key, value in request.query:
@@ -245,7 +232,9 @@ def _bind_query(
         if values is None:
             continue
         if member.type_name == "list":
-            out[name] = [scalar_from_text(member.member, v, "querystring", malformed) for v in values]
+            out[name] = [
+                scalar_from_text(member.member, v, "querystring", malformed) for v in values
+            ]
         else:
             out[name] = scalar_from_text(member, values[0], "querystring", malformed)
     for name, member in map_members:
@@ -254,14 +243,19 @@ def _bind_query(
             if key in named:
                 continue
             if member.value.type_name == "list":
-                bound[key] = [scalar_from_text(member.value.member, v, "querystring", malformed) for v in values]
+                bound[key] = [
+                    scalar_from_text(member.value.member, v, "querystring", malformed)
+                    for v in values
+                ]
             else:
                 bound[key] = scalar_from_text(member.value, values[0], "querystring", malformed)
         if bound:
             out[name] = bound
 
 
-def _bind_headers(shape: StructureShape, headers: dict[str, str], out: dict[str, Any], malformed: Malformed) -> None:
+def _bind_headers(
+    shape: StructureShape, headers: dict[str, str], out: dict[str, Any], malformed: Malformed
+) -> None:
     for name, member in shape.members.items():
         location = member.serialization.get("location")
         if location == "header":
@@ -305,7 +299,7 @@ def parse_rest_request(
     shape = operation_model.input_shape
     if shape is None:
         return {}
-    headers, body = _effective_headers_and_body(request, malformed)
+    headers, body = _effective_headers(request), request.body
     out: dict[str, Any] = {}
     _bind_uri(shape, path_params, out, malformed)
     _bind_query(shape, request, out, _literal_query_keys(operation_model), malformed)
@@ -372,7 +366,9 @@ def located_response_parts(
                 headers.append((wire, scalar_to_text(member, value, "header")))
         elif location == "headers":
             prefix = member.serialization.get("name", "")
-            headers.extend((prefix + str(key), str(item)) for key, item in value.items() if item is not None)
+            headers.extend(
+                (prefix + str(key), str(item)) for key, item in value.items() if item is not None
+            )
         elif location == "statusCode":
             status = int(value)
     return headers, status
@@ -383,7 +379,7 @@ def serialize_rest_response(
     output: dict[str, Any] | None,
     codec: BodyCodec,
     root_name: str,
-    encode_event_stream: Callable[[Any, Shape], bytes] | None = None,
+    encode_event_stream: Callable[[Any, Shape], bytes | AsyncIterator[bytes]] | None = None,
 ) -> HttpResponse:
     """The response botocore's REST parser reads back as ``output`` (ResponseMetadata ignored)."""
     response = HttpResponse(status=int(operation_model.http.get("responseCode", 200)))
@@ -394,27 +390,37 @@ def serialize_rest_response(
     headers, status = located_response_parts(shape, output)
     if status is not None:
         response.status = status
-    has_content_type = any(key.lower() == "content-type" for key, _ in headers)
+    # A modeled Content-Type member is the provider's to set; only unmodeled ones get a default.
+    has_content_type = any(
+        member.serialization.get("location") == "header"
+        and member.serialization.get("name", "").lower() == "content-type"
+        for member in shape.members.values()
+    )
     is_head = operation_model.http.get("method", "").upper() == "HEAD"
-    if not is_head:
-        # The body decides the length; a modeled ContentLength only stands for HEAD answers.
-        headers = [(k, v) for k, v in headers if k.lower() != "content-length"]
-    response.headers.extend(headers)
     payload = shape.serialization.get("payload")
     content_type: str | None = None
+    streamed = False
     if payload is not None:
         member = shape.members[payload]
         value = output.get(payload)
         if member.serialization.get("eventstream"):
             if encode_event_stream is not None and value is not None:
-                response.body = encode_event_stream(value, member)
-            content_type = "application/vnd.amazon.eventstream"
+                encoded = encode_event_stream(value, member)
+                if isinstance(encoded, bytes):
+                    response.body = encoded
+                else:
+                    response.stream = encoded  # sent chunked: its length is not known upfront
+            # The framing decides the type, whatever a modeled Content-Type member says.
+            headers = [(k, v) for k, v in headers if k.lower() != "content-type"]
+            content_type, has_content_type = "application/vnd.amazon.eventstream", False
         elif member.type_name in ("blob", "string"):
-            response.body = payload_bytes(value)
-            if member.type_name == "blob":
-                content_type = "application/octet-stream"
+            if hasattr(value, "__aiter__"):
+                response.stream, streamed = value, True
             else:
-                content_type = "text/plain"
+                response.body = payload_bytes(value)
+            content_type = (
+                "application/octet-stream" if member.type_name == "blob" else "text/plain"
+            )
         elif value is not None:
             response.body = codec.encode(value, member, member.serialization.get("name", payload))
             content_type = codec.content_type
@@ -426,6 +432,11 @@ def serialize_rest_response(
         }
         response.body = codec.encode(body_values, shape, root_name)
         content_type = codec.content_type
+    if not is_head and not streamed:
+        # The body decides the length; a modeled ContentLength stands only for HEAD answers and
+        # streamed bodies (which must announce their length).
+        headers = [(k, v) for k, v in headers if k.lower() != "content-length"]
+    response.headers.extend(headers)
     if content_type is not None and not has_content_type and not is_head:
         response.headers.append(("Content-Type", content_type))
     if is_head:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import struct
 import zlib
-from collections.abc import Callable, Iterable
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable
 from datetime import datetime
 from typing import Any
 
@@ -57,7 +57,9 @@ def encode_message(headers: list[bytes], payload: bytes) -> bytes:
     return message + struct.pack("!I", zlib.crc32(message) & 0xFFFFFFFF)
 
 
-def _event_message(name: str, value: dict[str, Any], shape: Shape, encode_body: EncodeBody) -> bytes:
+def _event_message(
+    name: str, value: dict[str, Any], shape: Shape, encode_body: EncodeBody
+) -> bytes:
     is_exception = bool(shape.metadata.get("exception"))
     headers = [_header(":message-type", "exception" if is_exception else "event")]
     headers.append(_header(":exception-type" if is_exception else ":event-type", name))
@@ -99,15 +101,30 @@ def _error_message(error: ServiceError) -> bytes:
     return encode_message(headers, b"")
 
 
-def encode_event_stream(events: Iterable[Any], stream_shape: Shape, encode_body: EncodeBody) -> bytes:
-    """All events of the stream, framed back to back."""
-    chunks: list[bytes] = []
-    for event in events:
-        if isinstance(event, ServiceError):
-            chunks.append(_error_message(event))
-            continue
-        for name, value in event.items():
-            if name not in stream_shape.members:
-                raise ValueError(f"{name} is not an event of {stream_shape.name}")
-            chunks.append(_event_message(name, value or {}, stream_shape.members[name], encode_body))
+def encode_event(event: Any, stream_shape: Shape, encode_body: EncodeBody) -> bytes:
+    """One item of the stream (a one-key event dict or a ServiceError), framed."""
+    if isinstance(event, ServiceError):
+        return _error_message(event)
+    chunks = []
+    for name, value in event.items():
+        if name not in stream_shape.members:
+            raise ValueError(f"{name} is not an event of {stream_shape.name}")
+        chunks.append(_event_message(name, value or {}, stream_shape.members[name], encode_body))
     return b"".join(chunks)
+
+
+def encode_event_stream(
+    events: Iterable[Any] | AsyncIterable[Any], stream_shape: Shape, encode_body: EncodeBody
+) -> bytes | AsyncIterator[bytes]:
+    """The framed stream: all at once for a plain iterable, frame by frame for an async one
+    (Lambda and SageMaker response streaming send events as the function produces them)."""
+    if isinstance(events, AsyncIterable):
+        return _encode_async(events, stream_shape, encode_body)
+    return b"".join(encode_event(event, stream_shape, encode_body) for event in events)
+
+
+async def _encode_async(
+    events: AsyncIterable[Any], stream_shape: Shape, encode_body: EncodeBody
+) -> AsyncIterator[bytes]:
+    async for event in events:
+        yield encode_event(event, stream_shape, encode_body)

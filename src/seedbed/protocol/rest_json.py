@@ -125,7 +125,10 @@ def _to_json(value: Any, shape: Shape) -> Any:
     if kind == "list":
         return [_to_json(item, shape.member) if item is not None else None for item in value]
     if kind == "map":
-        return {str(key): _to_json(item, shape.value) if item is not None else None for key, item in value.items()}
+        return {
+            str(key): _to_json(item, shape.value) if item is not None else None
+            for key, item in value.items()
+        }
     if kind == "timestamp":
         return timestamps.format_timestamp(value, timestamps.member_format(shape, timestamps.UNIX))
     if kind == "blob":
@@ -152,7 +155,9 @@ class JsonCodec:
         return _from_json(document, shape, top=True)
 
     def encode(self, value: Any, shape: Shape, root_name: str) -> bytes:
-        return json.dumps(_to_json(value, shape), separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+        return json.dumps(_to_json(value, shape), separators=(",", ":"), ensure_ascii=False).encode(
+            "utf-8"
+        )
 
 
 CODEC = JsonCodec()
@@ -172,7 +177,9 @@ def parse_request(
     return parse_rest_request(operation_model, request, path_params, CODEC, _malformed)
 
 
-def serialize_response(operation_model: OperationModel, output: dict[str, Any] | None, request_id: str) -> HttpResponse:
+def serialize_response(
+    operation_model: OperationModel, output: dict[str, Any] | None, request_id: str
+) -> HttpResponse:
     response = serialize_rest_response(
         operation_model,
         output,
@@ -203,7 +210,9 @@ def serialize_error(
         for name in shape.members:
             if name.lower() == "message" and name not in fields:
                 fields[name] = error.message
-            elif name == "Type" and name not in fields and shape.members[name].type_name == "string":
+            elif (
+                name == "Type" and name not in fields and shape.members[name].type_name == "string"
+            ):
                 fields[name] = "User" if error.sender_fault else "Service"
         headers, _ = located_response_parts(shape, fields)
         body_fields = {n: v for n, v in fields.items() if is_body_member(shape.members[n])}
@@ -219,7 +228,9 @@ def serialize_error(
     response.set_header("Content-Type", CONTENT_TYPE)
     for name, value in error.headers.items():
         response.set_header(name, value)
-    response.body = json.dumps(body, separators=(",", ":"), ensure_ascii=False, default=str).encode("utf-8")
+    response.body = json.dumps(body, separators=(",", ":"), ensure_ascii=False, default=str).encode(
+        "utf-8"
+    )
     if operation_model is not None and operation_model.http.get("method", "").upper() == "HEAD":
         response.body = b""
     return response

@@ -53,14 +53,22 @@ class _Route:
                 return False
         return True
 
-    def rank(self, query: dict[str, str], headers: dict[str, str]) -> tuple[int, int, int, int, int]:
+    def rank(
+        self, query: dict[str, str], headers: dict[str, str]
+    ) -> tuple[int, int, int, int, int]:
         needed = len(self.required_query) + len(self.required_headers)
         present = sum(1 for key in self.required_query if key in query)
         present += sum(1 for name in self.required_headers if name in headers)
         unknown = 0
         if self.known_query is not None:
             unknown = sum(1 for key in query if key not in self.known_query)
-        return (len(self.literal_query), int(present == needed), present, -unknown, int(not self.deprecated))
+        return (
+            len(self.literal_query),
+            int(present == needed),
+            present,
+            -unknown,
+            int(not self.deprecated),
+        )
 
 
 @dataclass
@@ -70,7 +78,19 @@ class _PathPattern:
     regex: re.Pattern[str]
     labels: tuple[str, ...]
     literal_chars: int
+    segments: int
+    greedy: bool
     routes: dict[str, list[_Route]] = field(default_factory=dict)
+
+    def could_match(self, segments: int) -> bool:
+        return segments == self.segments or (self.greedy and segments >= self.segments)
+
+
+def _segment_count(path: str) -> int:
+    """Slashes in the path, ignoring one trailing slash (templates treat it as optional)."""
+    if len(path) > 1 and path.endswith("/"):
+        path = path[:-1]
+    return path.count("/")
 
 
 @dataclass
@@ -79,9 +99,18 @@ class _RouteTable:
 
     by_segment: dict[str | None, list[_PathPattern]]
 
-    def candidates(self, path: str) -> list[_PathPattern]:
-        first = path[1:].split("/", 1)[0] if path.startswith("/") else path
-        return self.by_segment.get(first, []) + self.by_segment.get(None, [])
+    def candidates(self, path: str) -> list[tuple[_PathPattern, re.Match[str]]]:
+        """Patterns whose regex matches the path, with the match (labels not yet decoded)."""
+        first = path[1:].split("/", 1)[0]
+        segments = _segment_count(path)
+        found: list[tuple[_PathPattern, re.Match[str]]] = []
+        for key in (first, None):
+            for pattern in self.by_segment.get(key, ()):
+                if pattern.could_match(segments):
+                    match = pattern.regex.match(path)
+                    if match is not None:
+                        found.append((pattern, match))
+        return found
 
 
 _tables: dict[tuple[str, str], _RouteTable] = {}
@@ -129,7 +158,9 @@ def _parse_literal_query(query: str) -> tuple[tuple[str, str | None], ...]:
     return tuple(pairs)
 
 
-def _known_query(operation: OperationModel, literal: tuple[tuple[str, str | None], ...]) -> frozenset[str] | None:
+def _known_query(
+    operation: OperationModel, literal: tuple[tuple[str, str | None], ...]
+) -> frozenset[str] | None:
     """Every query key the operation understands; ``None`` when a map member takes any key."""
     keys = {key for key, _ in literal}
     shape = operation.input_shape
@@ -177,7 +208,8 @@ def _build_table(service_model: ServiceModel) -> _RouteTable:
         pattern = patterns.get(path)
         if pattern is None:
             regex, labels, literal_chars = _compile_path(path)
-            pattern = _PathPattern(regex, labels, literal_chars)
+            greedy = "+}" in path
+            pattern = _PathPattern(regex, labels, literal_chars, _segment_count(path), greedy)
             patterns[path] = pattern
             by_segment.setdefault(_first_segment(path), []).append(pattern)
         required_query, required_headers = _required_located(operation)
@@ -208,6 +240,11 @@ def _table_for(service_model: ServiceModel) -> _RouteTable:
     return table
 
 
+def _addresses(pattern: _PathPattern, query: dict[str, str]) -> bool:
+    """Whether some operation, under any method, takes this path and query."""
+    return any(route.query_matches(query) for routes in pattern.routes.values() for route in routes)
+
+
 def match_rest_operation(
     service_model: ServiceModel, request: HttpRequest
 ) -> tuple[OperationModel, dict[str, str]]:
@@ -217,31 +254,35 @@ def match_rest_operation(
     template matches the path and query but not the method.
     """
     path = request.path or "/"
+    if not path.startswith("/"):
+        path = "/" + path
     query = request.query_dict()
     method = request.method.upper()
+    candidates = _table_for(service_model).candidates(path)
     best: tuple[tuple[int, ...], _Route, _PathPattern, re.Match[str]] | None = None
-    path_known = False
-    for pattern in _table_for(service_model).candidates(path):
-        found = pattern.regex.match(path)
-        if found is None:
-            continue
-        for route_method, routes in pattern.routes.items():
-            for route in routes:
-                if not route.query_matches(query):
-                    continue
-                path_known = True
-                if route_method != method:
-                    continue
-                literal_query, complete, present, unknown, current = route.rank(query, request.headers)
-                score = (literal_query, pattern.literal_chars, complete, present, unknown, current, -route.order)
-                if best is None or score > best[0]:
-                    best = (score, route, pattern, found)
+    for pattern, found in candidates:
+        for route in pattern.routes.get(method, ()):
+            if not route.query_matches(query):
+                continue
+            literal_query, complete, present, unknown, current = route.rank(query, request.headers)
+            score = (
+                literal_query,
+                pattern.literal_chars,
+                complete,
+                present,
+                unknown,
+                current,
+                -route.order,
+            )
+            if best is None or score > best[0]:
+                best = (score, route, pattern, found)
     if best is None:
-        if path_known:
+        if any(_addresses(pattern, query) for pattern, _ in candidates):
             raise MethodNotAllowed(
                 f"The specified method {method} is not allowed against this resource."
             )
         raise UnknownOperation(f"No {service_model.service_name} operation matches {method} {path}")
     _, route, pattern, found = best
-    params = {label: unquote(value) for label, value in zip(pattern.labels, found.groups())}
+    values = found.groups()
+    params = {label: unquote(value) for label, value in zip(pattern.labels, values, strict=True)}
     return service_model.operation_model(route.operation), params

@@ -42,12 +42,15 @@ XML_DECLARATION = '<?xml version="1.0" encoding="UTF-8"?>\n'
 # --- S3 knowledge (not in the botocore model) ---------------------------------------------------
 S3_XML_NAMESPACE = "http://s3.amazonaws.com/doc/2006-03-01/"
 """S3 puts every response document in this namespace; its models only say so on input shapes."""
+_BARE_ROOT_OPERATIONS = frozenset({"GetBucketLocation"})
+"""S3 operations whose response document is a single element with text, not a structure."""
 # ------------------------------------------------------------------------------------------------
 
 _LOCATED = frozenset({"uri", "querystring", "header", "headers", "statusCode"})
 _NEEDS_ESCAPE = re.compile("[&<>\r\"'\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 _TEXT_ESCAPES = {"&": "&amp;", "<": "&lt;", ">": "&gt;", "\r": "&#13;"}
 _ATTR_ESCAPES = {**_TEXT_ESCAPES, '"': "&quot;", "\n": "&#10;", "\t": "&#9;"}
+_TAG = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*")
 _FLOAT_WORDS = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
 
 
@@ -60,7 +63,8 @@ class MalformedXML(ServiceError):
     def __init__(self, message: str = "") -> None:
         super().__init__(
             message
-            or "The XML you provided was not well-formed or did not validate against our published schema"
+            or "The XML you provided was not well-formed or did not validate against our"
+            " published schema"
         )
 
 
@@ -173,7 +177,9 @@ def _from_xml(node: ElementTree.Element, shape: Shape) -> Any:
 
 
 def _escape(text: str, table: dict[str, str]) -> str:
-    if not _NEEDS_ESCAPE.search(text) and not (table is _ATTR_ESCAPES and ("\n" in text or "\t" in text)):
+    if not _NEEDS_ESCAPE.search(text) and not (
+        table is _ATTR_ESCAPES and ("\n" in text or "\t" in text)
+    ):
         return text
     out = []
     for char in text:
@@ -195,12 +201,23 @@ def _namespace_attr(shape: Shape) -> str:
     return f' {attr}="{_escape(namespace.get("uri", ""), _ATTR_ESCAPES)}"'
 
 
+def _iso8601_millis(value: Any) -> str:
+    """S3 always writes milliseconds (``2009-10-12T17:50:30.000Z``); some SDKs insist on them."""
+    moment = timestamps.parse_timestamp(value)
+    base = moment.strftime("%Y-%m-%dT%H:%M:%S")
+    if moment.microsecond % 1000:
+        return f"{base}.{moment.microsecond:06d}Z"
+    return f"{base}.{moment.microsecond // 1000:03d}Z"
+
+
 def _scalar_text(value: Any, shape: Shape) -> str:
     kind = shape.type_name
     if kind == "boolean":
         return "true" if value else "false"
     if kind == "timestamp":
         fmt = timestamps.member_format(shape, timestamps.DEFAULT_BODY_FORMAT["rest-xml"])
+        if fmt == timestamps.ISO8601:
+            return _iso8601_millis(value)
         return str(timestamps.format_timestamp(value, fmt))
     if kind == "blob":
         raw = value.encode("utf-8") if isinstance(value, str) else bytes(value)
@@ -224,7 +241,9 @@ def _write_map_entry(out: list[str], tag: str, key: Any, value: Any, shape: Shap
     out.append(f"</{tag}>")
 
 
-def _write_structure(out: list[str], name: str, value: dict[str, Any], shape: Shape, extra_attrs: str) -> None:
+def _write_structure(
+    out: list[str], name: str, value: dict[str, Any], shape: Shape, extra_attrs: str
+) -> None:
     attrs = extra_attrs + _namespace_attr(shape)
     members = shape.members
     for member_name, member in members.items():
@@ -235,7 +254,11 @@ def _write_structure(out: list[str], name: str, value: dict[str, Any], shape: Sh
     for member_name, member in members.items():
         item = value.get(member_name)
         serialization = member.serialization
-        if item is None or serialization.get("xmlAttribute") or serialization.get("location") in _LOCATED:
+        if (
+            item is None
+            or serialization.get("xmlAttribute")
+            or serialization.get("location") in _LOCATED
+        ):
             continue
         wire = serialization.get("name", member_name)
         if member.type_name == "list" and serialization.get("flattened"):
@@ -302,11 +325,13 @@ class XmlCodec:
 
 
 def _codec_for(service_model: ServiceModel) -> XmlCodec:
-    # S3 knowledge: S3 documents live in S3's namespace; other rest-xml services get none by default.
+    # S3 knowledge: S3 documents live in S3's namespace; other rest-xml services get none.
     return XmlCodec(S3_XML_NAMESPACE if service_model.service_name == "s3" else None)
 
 
-def _encode_event_body(codec: XmlCodec, value: Any, shape: Shape, root_name: str) -> tuple[bytes, str]:
+def _encode_event_body(
+    codec: XmlCodec, value: Any, shape: Shape, root_name: str
+) -> tuple[bytes, str]:
     return codec.encode(value, shape, root_name), "text/xml"
 
 
@@ -333,20 +358,20 @@ def _root_name(operation_model: OperationModel) -> str:
 
 
 def _bare_scalar_member(operation_model: OperationModel) -> tuple[str, Shape] | None:
-    """The lone scalar body member of a payload-less output (GetBucketLocation's LocationConstraint).
+    """The member S3 writes as the whole document (``<LocationConstraint>`` of GetBucketLocation).
 
-    S3 writes such a document as that element alone, and botocore reads it from the root's text.
+    botocore cannot model that either and reads it from the root's text in a handler.
     """
-    shape = operation_model.output_shape
-    if shape is None or "payload" in shape.serialization:
+    if operation_model.name not in _BARE_ROOT_OPERATIONS or operation_model.output_shape is None:
         return None
+    shape = operation_model.output_shape
     body = [(name, member) for name, member in shape.members.items() if is_body_member(member)]
-    if len(body) == 1 and body[0][1].type_name not in ("structure", "list", "map"):
-        return body[0]
-    return None
+    return body[0] if len(body) == 1 else None
 
 
-def serialize_response(operation_model: OperationModel, output: dict[str, Any] | None, request_id: str) -> HttpResponse:
+def serialize_response(
+    operation_model: OperationModel, output: dict[str, Any] | None, request_id: str
+) -> HttpResponse:
     codec = _codec_for(operation_model.service_model)
     response = serialize_rest_response(
         operation_model,
@@ -354,7 +379,9 @@ def serialize_response(operation_model: OperationModel, output: dict[str, Any] |
         codec,
         _root_name(operation_model),
         lambda events, shape: encode_event_stream(
-            events, shape, lambda value, member, root: _encode_event_body(codec, value, member, root)
+            events,
+            shape,
+            lambda value, member, root: _encode_event_body(codec, value, member, root),
         ),
     )
     bare = _bare_scalar_member(operation_model)
@@ -392,8 +419,9 @@ def serialize_error(
         member = shape.members.get(name) if shape is not None else None
         if member is not None:
             _write(out, member.serialization.get("name", name), value, member)
-        else:
-            out.append(f"<{name}>{_escape(_scalar_text(value, _STRING_SHAPE), _TEXT_ESCAPES)}</{name}>")
+        elif _TAG.fullmatch(name):  # unmodeled extras (S3's BucketName, Key ...) as plain text
+            text = _iso8601_millis(value) if isinstance(value, datetime) else str(value)
+            out.append(f"<{name}>{_escape(text, _TEXT_ESCAPES)}</{name}>")
     out.append(f"<RequestId>{_escape(request_id, _TEXT_ESCAPES)}</RequestId>")
     out.append(f"<HostId>{host_id(request_id)}</HostId>")
     out.append("</Error>")
@@ -407,13 +435,3 @@ def serialize_error(
     response.set_header("Content-Type", CONTENT_TYPE)
     response.body = "".join(out).encode("utf-8")
     return response
-
-
-class _PlainString:
-    """Stands in for a string shape when writing unmodeled error fields."""
-
-    type_name = "string"
-    serialization: dict[str, Any] = {}
-
-
-_STRING_SHAPE: Any = _PlainString()

@@ -22,9 +22,9 @@ protocol can turn it into the error code its service uses.
 from __future__ import annotations
 
 import math
-from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
+from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from email.utils import format_datetime, parsedate_to_datetime
 
 ISO8601 = "iso8601"
@@ -42,7 +42,7 @@ DEFAULT_BODY_FORMAT: dict[str, str] = {
 HEADER_FORMAT = RFC822
 QUERYSTRING_FORMAT = ISO8601
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _NUMBER = re.compile(r"^\s*[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?\s*$")
 
 
@@ -78,15 +78,15 @@ def _parse_iso(text: str) -> datetime:
     cleaned = cleaned.replace("t", "T") if "T" not in cleaned else cleaned
     parsed = datetime.fromisoformat(cleaned)
     if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=timezone.utc)
-    return parsed.astimezone(timezone.utc)
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
 
 
 def _parse_rfc822(text: str) -> datetime:
     parsed = parsedate_to_datetime(text.strip())
     if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=timezone.utc)
-    return parsed.astimezone(timezone.utc)
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
 
 
 def parse_timestamp(value: str | int | float | datetime, fmt: str | None = None) -> datetime:
@@ -97,7 +97,7 @@ def parse_timestamp(value: str | int | float | datetime, fmt: str | None = None)
     Raises :class:`ValueError` when the value is no timestamp at all.
     """
     if isinstance(value, datetime):
-        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
     if isinstance(value, bool):
         raise ValueError(f"not a timestamp: {value!r}")
     if isinstance(value, (int, float)):
@@ -109,7 +109,11 @@ def parse_timestamp(value: str | int | float | datetime, fmt: str | None = None)
         if text.lstrip("+-").isdigit():
             return from_epoch(int(text))
         return from_epoch(float(text))
-    order = [_parse_rfc822, _parse_iso] if normalize_format(fmt) == RFC822 else [_parse_iso, _parse_rfc822]
+    order = (
+        [_parse_rfc822, _parse_iso]
+        if normalize_format(fmt) == RFC822
+        else [_parse_iso, _parse_rfc822]
+    )
     for parser in order:
         try:
             return parser(text)
@@ -119,7 +123,7 @@ def parse_timestamp(value: str | int | float | datetime, fmt: str | None = None)
 
 
 def _aware(dt: datetime) -> datetime:
-    return dt.replace(tzinfo=timezone.utc) if dt.tzinfo is None else dt.astimezone(timezone.utc)
+    return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
 
 
 def format_iso8601(dt: datetime) -> str:

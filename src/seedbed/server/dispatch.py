@@ -91,6 +91,10 @@ async def handle(backend: Backend, request: HttpRequest, source_ip: str) -> Http
         user_agent=request.headers.get("user-agent", ""),
         request=request,
     )
+    if request.method == "OPTIONS":
+        preflight = _cors_preflight(backend, request)
+        if preflight is not None:
+            return preflight
     service = "s3"
     wire = "rest-xml"
     params: dict[str, Any] | None = None
@@ -99,6 +103,7 @@ async def handle(backend: Backend, request: HttpRequest, source_ip: str) -> Http
         sig = sigv4.parse_signature(request)
         if sig is not None:
             ctx.region = sig.region or ctx.region
+        signed_request = request  # as the client signed it: before a vhost rewrite of the path
         service, request = backend.router.route(request, sig.service if sig else None)
         ctx.service = service
         model = service_model(service)
@@ -107,7 +112,7 @@ async def handle(backend: Backend, request: HttpRequest, source_ip: str) -> Http
         ctx.operation = operation.name
         if sig is None and require_signature(service, operation.name):
             raise sigv4.auth_error(service, "missing", "Missing Authentication Token")
-        ctx.principal = authenticate(backend, request, sig, service)
+        ctx.principal = authenticate(backend, signed_request, sig, service)
         if ctx.principal is not None:
             ctx.account_id = ctx.principal.account_id
         if sig is not None and sig.payload_hash.startswith("STREAMING-"):
@@ -118,7 +123,10 @@ async def handle(backend: Backend, request: HttpRequest, source_ip: str) -> Http
         params = protocol.parse_request(operation, request, labels, wire)
         protocol.validate_input(operation, params)
         output = await call_provider(backend, ctx, params)
+        extra = output.pop("ResponseMetadata", None)
         response = protocol.serialize_response(operation, output, request_id, wire)
+        if extra:
+            _apply_response_metadata(response, extra)
         error_code = error_message = None
     except ServiceError as error:
         response = _error_response(service, error, request_id, wire)
@@ -128,8 +136,12 @@ async def handle(backend: Backend, request: HttpRequest, source_ip: str) -> Http
         error = InternalFailure("We encountered an internal error. Please try again.")
         response = _error_response(service, error, request_id, wire)
         error_code, error_message = error.code, error.message
+    if service == "s3" and "origin" in request.headers:
+        from seedbed.services.s3 import cors
+
+        cors.apply_cors_headers(backend, request, response)
     if request.method == "HEAD":
-        response.body = b""
+        response.body, response.stream = b"", None
     backend.audit.record(
         ctx,
         f"{service_model(service).endpoint_prefix}.amazonaws.com" if service else "unknown",
@@ -139,6 +151,28 @@ async def handle(backend: Backend, request: HttpRequest, source_ip: str) -> Http
         access_key_id=sig.access_key if sig else None,
     )
     return response
+
+
+def _cors_preflight(backend: Backend, request: HttpRequest) -> HttpResponse | None:
+    """An unsigned CORS preflight (``OPTIONS``) for S3, answered from the bucket's CORS rules."""
+    service, routed = backend.router.route(request, None)
+    if service != "s3":
+        return None
+    from seedbed.services.s3 import cors
+
+    return cors.preflight(backend, routed)
+
+
+def _apply_response_metadata(response: HttpResponse, extra: dict[str, Any]) -> None:
+    """A provider's ``ResponseMetadata`` output: a status the model cannot express (S3's 206 for
+    ranges, 304 Not Modified) and extra headers. A 304 carries no body."""
+    status = extra.get("HTTPStatusCode")
+    if status is not None:
+        response.status = int(status)
+        if response.status == 304:
+            response.body, response.stream = b"", None
+    for name, value in (extra.get("HTTPHeaders") or {}).items():
+        response.set_header(name, str(value))
 
 
 def _secret(backend: Backend, sig: sigv4.SigV4Request) -> str:

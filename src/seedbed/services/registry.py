@@ -14,6 +14,7 @@ PROVIDERS: dict[str, str] = {
     "sts": "seedbed.services.sts.provider:StsProvider",
     "iam": "seedbed.services.iam.provider:IamProvider",
     "cloudtrail": "seedbed.services.cloudtrail.provider:CloudTrailProvider",
+    "s3": "seedbed.services.s3.provider:S3Provider",
 }
 
 #: Services routed even before they have a provider: what SageMaker project templates use.

@@ -6,13 +6,13 @@ and avoid what no wire format can carry back unchanged: NaN, sub-millisecond tim
 XML-illegal characters. ``pattern`` constraints are ignored.
 
 Public API (keep stable): :func:`value_for_shape`, :func:`input_for_operation`,
-:func:`output_for_operation`.
+:func:`output_for_operation`, :func:`any_text`.
 """
 
 from __future__ import annotations
 
 import string
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from botocore.model import OperationModel, Shape
@@ -62,9 +62,9 @@ def _string(shape: Shape) -> SearchStrategy[str]:
     serialization = shape.serialization
     if shape.enum:
         return st.sampled_from(list(shape.enum))
-    if serialization.get("jsonvalue"):
-        return _simple_document()  # type: ignore[return-value]
     location = serialization.get("location")
+    if serialization.get("jsonvalue") and location == "header":
+        return _simple_document()  # type: ignore[return-value]
     if serialization.get("hostLabel"):
         low, high = _size_range(shape, EXTRA_TEXT, default_min=1)
         return st.text(_HOST_LABEL_CHARS, min_size=max(low, 1), max_size=max(high, 1))
@@ -74,6 +74,11 @@ def _string(shape: Shape) -> SearchStrategy[str]:
     default_min = 1 if location == "uri" else 0
     low, high = _size_range(shape, EXTRA_TEXT, default_min=default_min)
     return st.text(_TEXT_CHARS, min_size=low, max_size=high)
+
+
+def any_text(min_size: int = 0, max_size: int = EXTRA_TEXT) -> SearchStrategy[str]:
+    """Free text every wire format carries (what string members get), for messages and the like."""
+    return st.text(_TEXT_CHARS, min_size=min_size, max_size=max_size)
 
 
 def _number(shape: Shape) -> SearchStrategy[Any]:
@@ -97,15 +102,19 @@ def _number(shape: Shape) -> SearchStrategy[Any]:
 
 def _timestamp() -> SearchStrategy[datetime]:
     """Aware UTC datetimes with whole milliseconds: what every wire format round-trips."""
-    return st.datetimes(min_value=MIN_TIME, max_value=MAX_TIME, timezones=st.just(timezone.utc)).map(
+    return st.datetimes(min_value=MIN_TIME, max_value=MAX_TIME, timezones=st.just(UTC)).map(
         lambda dt: dt.replace(microsecond=dt.microsecond // 1000 * 1000)
     )
 
 
 def _simple_document() -> SearchStrategy[dict[str, Any]]:
     """A small JSON object: documents are opaque, so shallow values suffice."""
-    scalar = st.one_of(st.booleans(), st.integers(-1000, 1000), st.text(string.ascii_letters, max_size=6))
-    return st.dictionaries(st.text(string.ascii_letters, min_size=1, max_size=6), scalar, max_size=3)
+    scalar = st.one_of(
+        st.booleans(), st.integers(-1000, 1000), st.text(string.ascii_letters, max_size=6)
+    )
+    return st.dictionaries(
+        st.text(string.ascii_letters, min_size=1, max_size=6), scalar, max_size=3
+    )
 
 
 def _is_event_stream(shape: Shape) -> bool:
@@ -130,7 +139,9 @@ def _structure(shape: Shape, depth: int) -> SearchStrategy[dict[str, Any]]:
     fixed = {n: value_for_shape(m, depth + 1) for n, m in members.items() if n in required}
     optional = {}
     if depth < MAX_DEPTH:
-        optional = {n: value_for_shape(m, depth + 1) for n, m in members.items() if n not in required}
+        optional = {
+            n: value_for_shape(m, depth + 1) for n, m in members.items() if n not in required
+        }
     return st.fixed_dictionaries(fixed, optional=optional)
 
 
@@ -146,7 +157,9 @@ def _map(shape: Shape, depth: int) -> SearchStrategy[dict[Any, Any]]:
         keys: SearchStrategy[str] = st.text(_HEADER_KEY_CHARS, min_size=key_low, max_size=key_high)
     else:
         keys = value_for_shape(shape.key, depth + 1)
-    return st.dictionaries(keys, value_for_shape(shape.value, depth + 1), min_size=low, max_size=high)
+    return st.dictionaries(
+        keys, value_for_shape(shape.value, depth + 1), min_size=low, max_size=high
+    )
 
 
 def _build(shape: Shape, depth: int) -> SearchStrategy[Any]:

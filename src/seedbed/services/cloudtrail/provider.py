@@ -102,9 +102,10 @@ class CloudTrailProvider(Provider):
         limit = int(params.get("MaxResults") or 50)
         before = decode_token(params["NextToken"]) if params.get("NextToken") else None
         self.backend.audit.flush()
+        admin = ctx.principal is not None and ctx.principal.access_key_id == self.backend.admin_key.access_key_id
         with self.backend.db.connect() as conn:
             rows = store.lookup(
-                conn, ctx.account_id, ctx.region, start, end, attribute, limit + 1, before
+                conn, ctx.account_id, ctx.region, admin, start, end, attribute, limit + 1, before
             )
         out: dict[str, Any] = {"Events": [self._event(r) for r in rows[:limit]]}
         if len(rows) > limit:

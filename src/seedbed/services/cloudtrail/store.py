@@ -65,16 +65,22 @@ def lookup(
     conn: Connection,
     account_id: str | None,
     region: str | None,
+    include_unattributed: bool,
     start: datetime | None,
     end: datetime | None,
     attribute: tuple[str, str] | None,
     limit: int,
     before: tuple[datetime, str] | None,
 ) -> list:
-    """Events newest first; ``before`` is the (time, id) of the last row of the previous page."""
+    """Events newest first; ``before`` is the (time, id) of the last row of the previous page.
+
+    ``include_unattributed`` adds events that belong to no account (requests with an unknown key
+    or no signature), which only the installation's admin gets to see.
+    """
     query = select(events)
     if account_id is not None:
-        query = query.where(events.c.account_id == account_id)
+        own = events.c.account_id == account_id
+        query = query.where(own | events.c.account_id.is_(None) if include_unattributed else own)
     if region is not None:
         query = query.where(events.c.aws_region == region)
     if start is not None:

@@ -1,0 +1,1 @@
+"""Amazon S3: buckets, objects, versions, multipart uploads, CORS, encryption at rest."""
