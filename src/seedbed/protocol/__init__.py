@@ -19,6 +19,7 @@ Every function takes the request's wire ``protocol`` (from :func:`wire_protocol`
 
 from __future__ import annotations
 
+from functools import lru_cache
 from importlib import import_module
 from types import ModuleType
 from typing import Any
@@ -40,6 +41,7 @@ _MODULES = {
 }
 
 
+@lru_cache(maxsize=None)
 def _module(protocol: str) -> ModuleType:
     return import_module(_MODULES[protocol])
 

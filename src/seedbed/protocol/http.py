@@ -27,6 +27,8 @@ class HttpRequest:
     headers: dict[str, str] = field(default_factory=dict)
     body: bytes = b""
     raw_query: str = ""
+    #: Values derived from the request once and reused by later stages (e.g. decoded form data).
+    memo: dict[str, object] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def decoded_path(self) -> str:

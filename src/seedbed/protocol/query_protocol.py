@@ -63,7 +63,13 @@ def _invalid(path: str, value: str, expected: str) -> ValidationError:
 
 
 def form_params(request: HttpRequest) -> dict[str, str]:
-    """All parameters of a query request: the form body's, then the URL's (first value wins)."""
+    """All parameters of a query request: the form body's, then the URL's (first value wins).
+
+    Routing, operation matching and parsing all need them, so they are decoded once per request.
+    """
+    cached = request.memo.get("form_params")
+    if cached is not None:
+        return cached
     params: dict[str, str] = {}
     ctype = (request.header("content-type") or "").lower()
     if request.body and (not ctype or "x-www-form-urlencoded" in ctype):
@@ -82,6 +88,7 @@ def form_params(request: HttpRequest) -> dict[str, str]:
             params.setdefault(key, value)
     for key, value in request.query:
         params.setdefault(key, value)
+    request.memo["form_params"] = params
     return params
 
 
@@ -218,7 +225,7 @@ def parse_request(operation_model: OperationModel, request: HttpRequest) -> dict
     shape = operation_model.input_shape
     if shape is None:
         return {}
-    params = form_params(request)
+    params = dict(form_params(request))
     params.pop("Action", None)
     params.pop("Version", None)
     try:

@@ -15,7 +15,6 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from urllib.parse import parse_qsl
 
 from seedbed.protocol.http import HttpRequest
 from seedbed.protocol.models import protocol_of, service_model
@@ -44,16 +43,13 @@ def s3_virtual_host_bucket(host: str) -> str | None:
 
 def action_of(request: HttpRequest) -> str | None:
     """The query protocol's ``Action``: in the query string, or in a form-encoded body."""
-    for key, value in request.query:
-        if key == "Action":
-            return value
-    if request.method == "POST" and request.headers.get("content-type", "").startswith(
-        "application/x-www-form-urlencoded"
-    ):
-        for key, value in parse_qsl(request.body.decode("utf-8", "replace")):
-            if key == "Action":
-                return value
-    return None
+    from seedbed.errors import ServiceError
+    from seedbed.protocol.query_protocol import form_params
+
+    try:
+        return form_params(request).get("Action")
+    except ServiceError:
+        return None
 
 
 class Router:
