@@ -25,7 +25,9 @@ def aws(server: LiveServer, command: str, cwd: Path) -> str:
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     env["PATH"] = f"{BIN}:{env.get('PATH', '')}"
     env["AWS_EC2_METADATA_DISABLED"] = "true"
+    import time; t0 = time.time()
     done = subprocess.run(["bash", "-c", script], env=env, cwd=cwd, capture_output=True, text=True, timeout=300)
+    print(f"{time.time()-t0:6.2f}s aws {command[:60]}")
     assert done.returncode == 0, f"aws {command} failed:\n{done.stdout}\n{done.stderr}"
     return done.stdout
 
