@@ -18,23 +18,30 @@ from tests.integration.test_s3_support import blob_backend, remote_server, s3_se
 MIB = 1024 * 1024
 
 
-def aws(server: LiveServer, command: str, cwd: Path) -> str:
-    """Run ``aws <command>`` in a shell that has evaluated ``seedbed env``."""
+def shell_env(server: LiveServer) -> dict[str, str]:
+    """The environment of a shell that has run ``eval "$(seedbed env)"`` (evaluated once)."""
     port = server.endpoint.rsplit(":", 1)[1]
-    script = f'eval "$({BIN}/seedbed env --data-dir {shlex.quote(str(server.data_dir))} --port {port})" && {BIN}/aws {command}'
+    script = f'eval "$({BIN}/seedbed env --data-dir {shlex.quote(str(server.data_dir))} --port {port})" && env -0'
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     env["PATH"] = f"{BIN}:{env.get('PATH', '')}"
     env["AWS_EC2_METADATA_DISABLED"] = "true"
-    import time; t0 = time.time()
-    done = subprocess.run(["bash", "-c", script], env=env, cwd=cwd, capture_output=True, text=True, timeout=300)
-    print(f"{time.time()-t0:6.2f}s aws {command[:60]}")
+    out = subprocess.run(["bash", "-c", script], env=env, capture_output=True, text=True, check=True).stdout
+    evaluated = dict(item.split("=", 1) for item in out.split("\0") if "=" in item)
+    assert evaluated["AWS_ENDPOINT_URL"] == server.endpoint
+    return evaluated
+
+
+def aws(env: dict[str, str], command: str, cwd: Path) -> str:
+    """Run the unchanged AWS CLI, ``aws <command>``, in that shell environment."""
+    done = subprocess.run(["bash", "-c", f"aws {command}"], env=env, cwd=cwd, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, f"aws {command} failed:\n{done.stdout}\n{done.stderr}"
     return done.stdout
 
 
 def test_aws_cli_workflow(s3_server: LiveServer, tmp_path: Path) -> None:
+    env = shell_env(s3_server)
     bucket = f"cli-{uuid.uuid4().hex[:10]}"
-    aws(s3_server, f"s3 mb s3://{bucket}", tmp_path)
+    aws(env, f"s3 mb s3://{bucket}", tmp_path)
 
     small = tmp_path / "template.yaml"
     small.write_text("Resources: {}\n")
@@ -42,13 +49,13 @@ def test_aws_cli_workflow(s3_server: LiveServer, tmp_path: Path) -> None:
     with open(big, "wb") as fh:
         for _ in range(100):
             fh.write(os.urandom(MIB))
-    aws(s3_server, f"s3 cp {small} s3://{bucket}/templates/template.yaml", tmp_path)
-    aws(s3_server, f"s3 cp {big} s3://{bucket}/data/big.bin", tmp_path)
-    head = json.loads(aws(s3_server, f"s3api head-object --bucket {bucket} --key data/big.bin", tmp_path))
+    aws(env, f"s3 cp {small} s3://{bucket}/templates/template.yaml", tmp_path)
+    aws(env, f"s3 cp {big} s3://{bucket}/data/big.bin", tmp_path)
+    head = json.loads(aws(env, f"s3api head-object --bucket {bucket} --key data/big.bin", tmp_path))
     assert head["ContentLength"] == 100 * MIB
     assert head["ETag"].endswith('-13"')  # 8 MiB parts: the CLI used a multipart upload
     back = tmp_path / "big.back"
-    aws(s3_server, f"s3 cp s3://{bucket}/data/big.bin {back}", tmp_path)
+    aws(env, f"s3 cp s3://{bucket}/data/big.bin {back}", tmp_path)
     assert filecmp.cmp(big, back, shallow=False)
     big.unlink()
     back.unlink()
@@ -58,12 +65,12 @@ def test_aws_cli_workflow(s3_server: LiveServer, tmp_path: Path) -> None:
     for i in range(5):
         (site / f"file{i}.txt").write_text(f"content {i}\n")
     (site / "nested" / "deep.txt").write_text("deep\n")
-    aws(s3_server, f"s3 sync {site} s3://{bucket}/seed/", tmp_path)
+    aws(env, f"s3 sync {site} s3://{bucket}/seed/", tmp_path)
     (site / "file0.txt").write_text("changed, and longer than before\n")
-    synced = aws(s3_server, f"s3 sync {site} s3://{bucket}/seed/", tmp_path)
+    synced = aws(env, f"s3 sync {site} s3://{bucket}/seed/", tmp_path)
     assert "file0.txt" in synced and "file1.txt" not in synced  # only what changed
 
-    listing = aws(s3_server, f"s3 ls --recursive s3://{bucket}/", tmp_path)
+    listing = aws(env, f"s3 ls --recursive s3://{bucket}/", tmp_path)
     keys = sorted(line.split()[-1] for line in listing.splitlines())
     assert keys == sorted(
         ["templates/template.yaml", "data/big.bin", "seed/nested/deep.txt"] + [f"seed/file{i}.txt" for i in range(5)]
@@ -71,8 +78,8 @@ def test_aws_cli_workflow(s3_server: LiveServer, tmp_path: Path) -> None:
 
     cors = tmp_path / "cors.json"
     cors.write_text(json.dumps({"CORSRules": [{"AllowedHeaders": ["*"], "AllowedMethods": ["GET", "PUT"], "AllowedOrigins": ["https://*.sagemaker.aws"]}]}))
-    aws(s3_server, f"s3api put-bucket-cors --bucket {bucket} --cors-configuration file://{cors}", tmp_path)
-    assert json.loads(aws(s3_server, f"s3api get-bucket-cors --bucket {bucket}", tmp_path))["CORSRules"][0]["AllowedMethods"] == ["GET", "PUT"]
+    aws(env, f"s3api put-bucket-cors --bucket {bucket} --cors-configuration file://{cors}", tmp_path)
+    assert json.loads(aws(env, f"s3api get-bucket-cors --bucket {bucket}", tmp_path))["CORSRules"][0]["AllowedMethods"] == ["GET", "PUT"]
 
     aws(
         s3_server,
@@ -80,19 +87,20 @@ def test_aws_cli_workflow(s3_server: LiveServer, tmp_path: Path) -> None:
         "--tagging 'TagSet=[{Key=sagemaker:studio-visibility,Value=true}]'",
         tmp_path,
     )
-    tags = json.loads(aws(s3_server, f"s3api get-object-tagging --bucket {bucket} --key templates/template.yaml", tmp_path))
+    tags = json.loads(aws(env, f"s3api get-object-tagging --bucket {bucket} --key templates/template.yaml", tmp_path))
     assert tags["TagSet"] == [{"Key": "sagemaker:studio-visibility", "Value": "true"}]
 
-    aws(s3_server, f"s3api put-bucket-versioning --bucket {bucket} --versioning-configuration Status=Enabled", tmp_path)
-    aws(s3_server, f"s3 cp {small} s3://{bucket}/templates/template.yaml", tmp_path)
-    versions = json.loads(aws(s3_server, f"s3api list-object-versions --bucket {bucket} --prefix templates/", tmp_path))
+    aws(env, f"s3api put-bucket-versioning --bucket {bucket} --versioning-configuration Status=Enabled", tmp_path)
+    aws(env, f"s3 cp {small} s3://{bucket}/templates/template.yaml", tmp_path)
+    versions = json.loads(aws(env, f"s3api list-object-versions --bucket {bucket} --prefix templates/", tmp_path))
     assert len(versions["Versions"]) == 2 and sum(v["IsLatest"] for v in versions["Versions"]) == 1
 
-    aws(s3_server, f"s3 rm --recursive s3://{bucket}/", tmp_path)
-    assert aws(s3_server, f"s3 ls --recursive s3://{bucket}/", tmp_path).strip() == ""
-    versions = json.loads(aws(s3_server, f"s3api list-object-versions --bucket {bucket}", tmp_path))
+    aws(env, f"s3 rm --recursive s3://{bucket}/", tmp_path)
+    assert aws(env, f"s3 ls --recursive s3://{bucket}/", tmp_path).strip() == ""
+    versions = json.loads(aws(env, f"s3api list-object-versions --bucket {bucket}", tmp_path))
     assert versions.get("DeleteMarkers")  # versioned: rm left delete markers
-    for item in versions.get("Versions", []) + versions.get("DeleteMarkers", []):
-        aws(s3_server, f"s3api delete-object --bucket {bucket} --key {shlex.quote(item['Key'])} --version-id {item['VersionId']}", tmp_path)
-    aws(s3_server, f"s3 rb s3://{bucket}", tmp_path)
-    assert bucket not in aws(s3_server, "s3 ls", tmp_path)
+    every = [{"Key": v["Key"], "VersionId": v["VersionId"]} for v in versions.get("Versions", []) + versions.get("DeleteMarkers", [])]
+    (tmp_path / "delete.json").write_text(json.dumps({"Objects": every, "Quiet": True}))
+    aws(env, f"s3api delete-objects --bucket {bucket} --delete file://{tmp_path / 'delete.json'}", tmp_path)
+    aws(env, f"s3 rb s3://{bucket}", tmp_path)
+    assert bucket not in aws(env, "s3 ls", tmp_path)

@@ -16,7 +16,7 @@ from seedbed import protocol
 from seedbed.errors import InternalFailure, NotImplementedOperation, ServiceError
 from seedbed.protocol.http import HttpRequest, HttpResponse
 from seedbed.protocol.models import service_model
-from seedbed.server.auth import sigv4
+from seedbed.server.auth import chunked, sigv4
 from seedbed.server.context import Principal, RequestContext
 from seedbed.state import ids
 
@@ -116,7 +116,7 @@ async def handle(backend: Backend, request: HttpRequest, source_ip: str) -> Http
         if ctx.principal is not None:
             ctx.account_id = ctx.principal.account_id
         if sig is not None and sig.payload_hash.startswith("STREAMING-"):
-            body, trailers = sigv4.decode_aws_chunked(request.body, sig, _secret(backend, sig))
+            body, trailers = chunked.decode_aws_chunked(request.body, sig, _secret(backend, sig))
             request.body = body
             request.headers.update(trailers)
         ctx.request = request

@@ -31,10 +31,10 @@ from botocore.credentials import Credentials
 from seedbed.errors import ServiceError
 from seedbed.protocol.http import HttpRequest
 from seedbed.server.auth import sigv4
+from seedbed.server.auth.chunked import decode_aws_chunked
 from seedbed.server.auth.sigv4 import (
     SigV4Request,
     auth_error,
-    decode_aws_chunked,
     parse_signature,
     verify_signature,
 )

@@ -61,7 +61,7 @@ class StsProvider(Provider):
             limit = min(limit, CHAINED_ROLE_MAX_SECONDS)
         if duration > limit:
             raise StsValidationError(
-                f"The requested DurationSeconds exceeds the MaxSessionDuration set for this role."
+                "The requested DurationSeconds exceeds the MaxSessionDuration set for this role."
                 if caller.type != "AssumedRole"
                 else "The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining."
             )
