@@ -82,7 +82,7 @@ def test_aws_cli_workflow(s3_server: LiveServer, tmp_path: Path) -> None:
     assert json.loads(aws(env, f"s3api get-bucket-cors --bucket {bucket}", tmp_path))["CORSRules"][0]["AllowedMethods"] == ["GET", "PUT"]
 
     aws(
-        s3_server,
+        env,
         f"s3api put-object-tagging --bucket {bucket} --key templates/template.yaml "
         "--tagging 'TagSet=[{Key=sagemaker:studio-visibility,Value=true}]'",
         tmp_path,

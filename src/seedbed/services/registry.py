@@ -47,3 +47,19 @@ def load_provider_class(service: str) -> type | None:
         return None
     module_name, class_name = target.split(":")
     return getattr(importlib.import_module(module_name), class_name)
+
+
+def import_all_stores() -> None:
+    """Import every service's ``store`` module so that all tables are declared on the metadata
+    (used by schema checks; the server itself imports stores as providers load)."""
+    import pkgutil
+
+    import seedbed.services as services
+
+    for info in pkgutil.iter_modules(services.__path__):
+        if info.ispkg:
+            try:
+                importlib.import_module(f"seedbed.services.{info.name}.store")
+            except ModuleNotFoundError as exc:
+                if exc.name != f"seedbed.services.{info.name}.store":
+                    raise

@@ -22,13 +22,17 @@ def alembic_config(db: Database) -> Config:
     return cfg
 
 
-def upgrade(db: Database, revision: str = "head") -> None:
-    """Apply pending migrations. Concurrent starters are serialized by the database's own locks."""
+def upgrade(db: Database, revision: str = "heads") -> None:
+    """Apply pending migrations. Concurrent starters are serialized by the database's own locks.
+
+    ``heads``: a service may keep its migrations on a branch of its own (``down_revision = None``
+    and a ``branch_labels`` entry), so services that land in parallel need no shared chain.
+    """
     command.upgrade(alembic_config(db), revision)
 
 
-def current_revision(db: Database) -> str | None:
+def current_heads(db: Database) -> tuple[str, ...]:
     from alembic.runtime.migration import MigrationContext
 
     with db.engine.connect() as conn:
-        return MigrationContext.configure(conn).get_current_revision()
+        return tuple(sorted(MigrationContext.configure(conn).get_current_heads()))
