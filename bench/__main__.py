@@ -1,6 +1,7 @@
 """`make bench`: run every benchmark and print each ratio against its baseline."""
 
-from bench import bench_core
+from bench import bench_core, bench_s3
 
 if __name__ == "__main__":
     bench_core.run()
+    bench_s3.run()

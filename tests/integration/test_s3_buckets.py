@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from datetime import datetime, timezone
 from collections.abc import Iterator
 
 import httpx
@@ -125,6 +126,9 @@ def test_bucket_tagging(s3, bucket: str) -> None:
     s3.delete_bucket_tagging(Bucket=bucket)
     with pytest.raises(ClientError):
         s3.get_bucket_tagging(Bucket=bucket)
+    with pytest.raises(ClientError) as exc:  # the document's checksum is checked too
+        s3.put_bucket_tagging(Bucket=bucket, Tagging={"TagSet": [{"Key": "a", "Value": "b"}]}, ContentMD5="1B2M2Y8AsgTpgAmY7PhCfg==")
+    assert code(exc) == "BadDigest"
 
 
 def test_versioning_configuration(s3, bucket: str) -> None:
@@ -175,6 +179,9 @@ def test_lifecycle_is_stored(s3, bucket: str) -> None:
     rules = [{"ID": "expire-tmp", "Filter": {"Prefix": "tmp/"}, "Status": "Enabled", "Expiration": {"Days": 7}}]
     s3.put_bucket_lifecycle_configuration(Bucket=bucket, LifecycleConfiguration={"Rules": rules})
     assert s3.get_bucket_lifecycle_configuration(Bucket=bucket)["Rules"] == rules
+    dated = [{"ID": "on-a-day", "Filter": {"Prefix": ""}, "Status": "Enabled", "Expiration": {"Date": datetime(2030, 1, 1, tzinfo=timezone.utc)}}]
+    s3.put_bucket_lifecycle_configuration(Bucket=bucket, LifecycleConfiguration={"Rules": dated})
+    assert s3.get_bucket_lifecycle_configuration(Bucket=bucket)["Rules"][0]["Expiration"]["Date"].year == 2030
     s3.delete_bucket_lifecycle(Bucket=bucket)
 
 
@@ -293,12 +300,23 @@ def test_malformed_policy(s3, bucket: str) -> None:
     assert code(exc) == "MalformedPolicy"
 
 
-def test_users_of_the_owning_account_are_allowed(server: LiveServer, s3, bucket: str) -> None:
-    """Within the bucket's account, IAM decides (every IAM user may, until IAM policies land)."""
+def test_users_of_the_owning_account_need_an_iam_grant(server: LiveServer, s3, bucket: str) -> None:
+    """Within the bucket's account, IAM decides: a user with no policy is denied, one allowed
+    ``s3:GetObject`` on the bucket reads."""
     iam = server.client("iam")
     name = f"reader-{uuid.uuid4().hex[:8]}"
     iam.create_user(UserName=name)
     key = iam.create_access_key(UserName=name)["AccessKey"]
-    same_account = server.client("s3", aws_access_key_id=key["AccessKeyId"], aws_secret_access_key=key["SecretAccessKey"])
+    user = server.client("s3", aws_access_key_id=key["AccessKeyId"], aws_secret_access_key=key["SecretAccessKey"])
     s3.put_object(Bucket=bucket, Key="k", Body=b"x")
-    assert same_account.get_object(Bucket=bucket, Key="k")["Body"].read() == b"x"
+    with pytest.raises(ClientError) as exc:
+        user.get_object(Bucket=bucket, Key="k")
+    assert code(exc) == "AccessDenied"
+    iam.put_user_policy(
+        UserName=name,
+        PolicyName="read",
+        PolicyDocument=json.dumps(
+            {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": f"arn:aws:s3:::{bucket}/*"}]}
+        ),
+    )
+    assert user.get_object(Bucket=bucket, Key="k")["Body"].read() == b"x"

@@ -144,7 +144,15 @@ def test_assume_role_and_use_its_credentials(server: LiveServer) -> None:
     with pytest.raises(ClientError) as exc:
         no_token.get_caller_identity()
     assert error_code(exc) == "InvalidClientTokenId"
-    # Role chaining is capped at one hour.
+    # Role chaining is capped at one hour. (The trust policy names the account, so the role's own
+    # policies must also allow sts:AssumeRole, as on AWS.)
+    iam.put_role_policy(
+        RoleName=name,
+        PolicyName="chain",
+        PolicyDocument=json.dumps(
+            {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": role["Arn"]}]}
+        ),
+    )
     with pytest.raises(ClientError) as exc:
         as_role.assume_role(RoleArn=role["Arn"], RoleSessionName="again", DurationSeconds=7200)
     assert error_code(exc) == "ValidationError"

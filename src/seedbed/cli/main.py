@@ -165,5 +165,9 @@ def version() -> None:
     typer.echo(__version__)
 
 
+from seedbed.iam.cli import iam_app  # noqa: E402  (`seedbed iam explain <request-id>`)
+
+app.add_typer(iam_app, name="iam")
+
 if __name__ == "__main__":
     app()

@@ -111,6 +111,9 @@ class Backend:
         self.admin_key = init_data_dir(settings, self.db)
         self.credentials = CredentialResolver(self.db)
         self.audit = AuditLog(self.db)
+        from seedbed.iam.authorizer import Authorizer
+
+        self.authorizer = Authorizer(self)  # IAM enforcement, called by dispatch before providers
         self.router = Router(registry.KNOWN_SERVICES)
         self._providers: dict[str, Provider | None] = {}
         self._lock = threading.Lock()
@@ -137,4 +140,5 @@ class Backend:
             if provider is not None:
                 provider.close()
         self.audit.close()
+        self.authorizer.close()
         self.db.dispose()

@@ -122,6 +122,7 @@ async def handle(backend: Backend, request: HttpRequest, source_ip: str) -> Http
         ctx.request = request
         params = protocol.parse_request(operation, request, labels, wire)
         protocol.validate_input(operation, params)
+        backend.authorizer.authorize(ctx, operation.name, params)  # IAM (seedbed.iam.authorizer)
         output = await call_provider(backend, ctx, params)
         extra = output.pop("ResponseMetadata", None)
         response = protocol.serialize_response(operation, output, request_id, wire)
@@ -215,6 +216,7 @@ async def invoke(
     error: ServiceError | None = None
     try:
         protocol.validate_input(model.operation_model(operation), params)
+        backend.authorizer.authorize(ctx, operation, params)  # IAM (seedbed.iam.authorizer)
         return await call_provider(backend, ctx, params)
     except ServiceError as exc:
         error = exc

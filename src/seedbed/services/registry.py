@@ -15,6 +15,10 @@ PROVIDERS: dict[str, str] = {
     "iam": "seedbed.services.iam.provider:IamProvider",
     "cloudtrail": "seedbed.services.cloudtrail.provider:CloudTrailProvider",
     "s3": "seedbed.services.s3.provider:S3Provider",
+    "cloudformation": "seedbed.services.cloudformation.provider:CloudFormationProvider",
+    "kms": "seedbed.services.kms.provider:KmsProvider",
+    "secretsmanager": "seedbed.services.secretsmanager.provider:SecretsManagerProvider",
+    "ssm": "seedbed.services.ssm.provider:SsmProvider",
 }
 
 #: Services routed even before they have a provider: what SageMaker project templates use.

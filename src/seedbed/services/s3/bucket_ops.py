@@ -93,6 +93,7 @@ class BucketOperations(S3Base):
                 store.put_config(conn, name, "ownership", {"Rules": [{"ObjectOwnership": ownership}]})
 
         store.write_transaction(self.db, work)
+        self.forget_configs(name)
         ctx.resources.append(arns.build("s3", name))
         return {"Location": f"/{name}", "BucketArn": arns.build("s3", name)}
 
@@ -149,6 +150,7 @@ class BucketOperations(S3Base):
             return store.drop_bucket(conn, name)
 
         self.storage.discard(store.write_transaction(self.db, work))
+        self.forget_configs(name)
         ctx.resources.append(arns.build("s3", name))
         return {}
 
@@ -161,6 +163,8 @@ class BucketOperations(S3Base):
 
     def _put_config(self, ctx: RequestContext, params: dict[str, Any], kind: str, action: str, document: Any) -> None:
         name = params["Bucket"]
+        if document is not None:
+            self.verify_body(ctx)
         with self.db.connect() as conn:
             self.bucket(conn, ctx, name, action, params=params)
 
@@ -173,6 +177,7 @@ class BucketOperations(S3Base):
                 store.put_config(conn, name, kind, document)
 
         store.write_transaction(self.db, work)
+        self.forget_configs(name)
 
     # tagging
 
@@ -195,6 +200,7 @@ class BucketOperations(S3Base):
 
     def put_bucket_versioning(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         name = params["Bucket"]
+        self.verify_body(ctx)
         config = params.get("VersioningConfiguration") or {}
         status = config.get("Status")
         if status not in ("Enabled", "Suspended"):
@@ -343,7 +349,7 @@ class BucketOperations(S3Base):
         document = self._get_config(ctx, params, "lifecycle", "s3:GetLifecycleConfiguration")
         if not document:
             raise _not_found("NoSuchLifecycleConfiguration", "The lifecycle configuration does not exist", params["Bucket"])
-        return {"Rules": document["Rules"], "TransitionDefaultMinimumObjectSize": "all_storage_classes_128K"}
+        return {"Rules": _dates_back(document["Rules"]), "TransitionDefaultMinimumObjectSize": "all_storage_classes_128K"}
 
     def delete_bucket_lifecycle(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         self._put_config(ctx, params, "lifecycle", "s3:PutLifecycleConfiguration", None)
@@ -388,6 +394,17 @@ class BucketOperations(S3Base):
         document = _json_safe(params.get("NotificationConfiguration") or {})
         self._put_config(ctx, params, "notification", "s3:PutBucketNotification", document or None)
         return {}
+
+
+def _dates_back(value: Any) -> Any:
+    """Undo :func:`_json_safe` for the timestamp members of lifecycle rules (``Date``)."""
+    from datetime import datetime
+
+    if isinstance(value, dict):
+        return {k: datetime.fromisoformat(v) if k == "Date" and isinstance(v, str) else _dates_back(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_dates_back(v) for v in value]
+    return value
 
 
 def _json_safe(value: Any) -> Any:

@@ -44,6 +44,9 @@ STORED_HEADERS = (
     "WebsiteRedirectLocation",
 )
 _VERSION_ID = re.compile(r"^[A-Za-z0-9._-]{1,1024}$")
+#: Seconds a replica may serve a bucket's default-encryption or CORS document from memory. Writes
+#: through this replica take effect at once; other replicas see them within this time.
+CONFIG_TTL = 2.0
 #: Canned ACLs a bucket with ObjectOwnership=BucketOwnerEnforced (S3's default) still accepts.
 OWNER_ACLS = frozenset({"private", "bucket-owner-full-control"})
 
@@ -140,6 +143,7 @@ class S3Base(Provider):
         keyring = encryption.KeyRing(encryption.load_master_key(settings.data_dir))
         self.storage = ObjectStorage(blobs, keyring)
         self.local = blobs.delete_delay == 0
+        self._configs: dict[tuple[str, str], tuple[float, Any]] = {}
         self._sweeper = threading.Thread(target=self._sweep, name="seedbed-s3-sweep", daemon=True)
         self._sweeper.start()
 
@@ -195,13 +199,37 @@ class S3Base(Provider):
         if decision != "Allow":
             raise access_denied()
 
+    def cached_config(self, conn: Connection, bucket: str, kind: str) -> Any:
+        """A configuration document read through a short-lived cache (see :data:`CONFIG_TTL`).
+
+        Only for documents on the hot path whose brief staleness is harmless (default
+        encryption, CORS); access decisions (policy, public access block) always read the table.
+        """
+        now = time.monotonic()
+        hit = self._configs.get((bucket, kind))
+        if hit is not None and hit[0] > now:
+            return hit[1]
+        value = store.get_config(conn, bucket, kind)
+        self._configs[(bucket, kind)] = (now + CONFIG_TTL, value)
+        return value
+
+    def forget_configs(self, bucket: str) -> None:
+        for cached in [k for k in self._configs if k[0] == bucket]:
+            self._configs.pop(cached, None)
+
     def cors_rules(self, bucket: str) -> tuple[bool, list[dict[str, Any]] | None]:
         """(bucket exists, its CORS rules or None): what the CORS hooks need."""
+        now = time.monotonic()
+        hit = self._configs.get((bucket, "cors-hook"))
+        if hit is not None and hit[0] > now:
+            return hit[1]
         with self.db.connect() as conn:
             if store.get_bucket(conn, bucket) is None:
-                return False, None
-            config = store.get_config(conn, bucket, "cors")
-        return True, (config or {}).get("CORSRules")
+                answer: tuple[bool, list[dict[str, Any]] | None] = (False, None)
+            else:
+                answer = (True, (store.get_config(conn, bucket, "cors") or {}).get("CORSRules"))
+        self._configs[(bucket, "cors-hook")] = (now + CONFIG_TTL, answer)
+        return answer
 
     # --- the write path shared by PutObject, CopyObject and multipart uploads -------------
 
@@ -211,7 +239,7 @@ class S3Base(Provider):
         validation.object_key(key)
         with self.db.connect() as conn:
             bucket = self.bucket(conn, ctx, bucket_name, action, key, params)
-            encryption_default = store.get_config(conn, bucket_name, "encryption")
+            encryption_default = self.cached_config(conn, bucket_name, "encryption")
         self.check_acl(params)
         tags = validation.tagging_header(params["Tagging"]) if params.get("Tagging") else None
         values = {
@@ -255,6 +283,15 @@ class S3Base(Provider):
             return row, discard
 
         return store.write_transaction(self.db, work)
+
+    @staticmethod
+    def verify_body(ctx: RequestContext) -> None:
+        """Check a configuration request's ``Content-MD5`` / ``x-amz-checksum-*`` against its
+        XML body, as S3 does for every request that carries one."""
+        if ctx.request is not None:
+            from seedbed.services.s3 import checksums
+
+            checksums.verify_request(ctx.request.headers, ctx.request.body)
 
     # --- encryption --------------------------------------------------------------------------
 

@@ -133,6 +133,8 @@ class ObjectOperations(S3Base):
             out["PartsCount"] = len(row.parts)
         selected: conditions.ByteRange | None = None
         part_number = params.get("PartNumber")
+        if part_number is not None and params.get("Range"):
+            raise invalid_request("Cannot specify both Range header and partNumber query parameter")
         if part_number is not None:
             selected = self._part_range(row, part_number)
             out["PartsCount"] = len(row.parts) if row.parts else 1
@@ -517,6 +519,7 @@ class ObjectOperations(S3Base):
         return {"VersionId": row.version_id} if row.version_id != "null" else {}
 
     def put_object_tagging(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        self.verify_body(ctx)
         tags = validation.tag_set((params.get("Tagging") or {}).get("TagSet") or [], validation.MAX_OBJECT_TAGS)
         return self._set_tags(ctx, params, tags or None, "s3:PutObjectTagging")
 

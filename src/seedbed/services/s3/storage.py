@@ -143,9 +143,6 @@ class ObjectStorage:
             for reader in readers.values():
                 reader.close()
 
-    def open_readers(self, refs: Sequence[BlobRef]) -> list[BlobReader]:
-        return [self.blobs.open(ref.id) for ref in refs]
-
     def close(self) -> None:
         self.reaper.close()
         self.pool.shutdown(wait=True)

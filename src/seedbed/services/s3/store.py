@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import (
     JSON,
+    bindparam,
     BigInteger,
     Boolean,
     Column,
@@ -140,6 +141,29 @@ parts = Table(
 )
 
 
+# Statements on the per-request path are built once: building a SQLAlchemy expression costs
+# several times more than executing the cached, compiled form.
+_GET_BUCKET = select(buckets).where(buckets.c.name == bindparam("b"))
+_LATEST = select(objects).where(
+    objects.c.bucket == bindparam("b"), objects.c.key == bindparam("k"), objects.c.is_latest == true()
+)
+_LATEST_FOR_UPDATE = _LATEST.with_for_update()
+_VERSION = select(objects).where(
+    objects.c.bucket == bindparam("b"), objects.c.key == bindparam("k"), objects.c.version_id == bindparam("v")
+)
+_NOT_LATEST = (
+    update(objects).where(objects.c.id == bindparam("row_id"), objects.c.is_latest == true()).values(is_latest=False)
+)
+_DELETE_ROW = delete(objects).where(objects.c.id == bindparam("row_id"))
+_INSERT_OBJECT = insert(objects)
+_GET_CONFIG = select(bucket_configs.c.document).where(
+    bucket_configs.c.bucket == bindparam("b"), bucket_configs.c.kind == bindparam("kind")
+)
+_GET_CONFIGS = select(bucket_configs.c.kind, bucket_configs.c.document).where(
+    bucket_configs.c.bucket == bindparam("b"), bucket_configs.c.kind.in_(bindparam("kinds", expanding=True))
+)
+
+
 def now() -> datetime:
     """S3 keeps millisecond timestamps."""
     moment = datetime.now(timezone.utc)
@@ -177,7 +201,7 @@ def write_transaction(db: Database, work: Callable[[Connection], T], attempts: i
 
 
 def get_bucket(conn: Connection, name: str) -> Row | None:
-    return conn.execute(select(buckets).where(buckets.c.name == name)).first()
+    return conn.execute(_GET_BUCKET, {"b": name}).first()
 
 
 def list_buckets(conn: Connection, account_id: str) -> list[Row]:
@@ -186,20 +210,12 @@ def list_buckets(conn: Connection, account_id: str) -> list[Row]:
 
 
 def get_config(conn: Connection, bucket: str, kind: str) -> Any | None:
-    row = conn.execute(
-        select(bucket_configs.c.document).where(
-            bucket_configs.c.bucket == bucket, bucket_configs.c.kind == kind
-        )
-    ).first()
+    row = conn.execute(_GET_CONFIG, {"b": bucket, "kind": kind}).first()
     return row.document if row else None
 
 
 def get_configs(conn: Connection, bucket: str, kinds: tuple[str, ...]) -> dict[str, Any]:
-    rows = conn.execute(
-        select(bucket_configs.c.kind, bucket_configs.c.document).where(
-            bucket_configs.c.bucket == bucket, bucket_configs.c.kind.in_(kinds)
-        )
-    )
+    rows = conn.execute(_GET_CONFIGS, {"b": bucket, "kinds": list(kinds)})
     return {row.kind: row.document for row in rows}
 
 
@@ -241,20 +257,11 @@ def drop_bucket(conn: Connection, bucket: str) -> list[dict[str, Any]]:
 
 
 def latest(conn: Connection, bucket: str, key: str, for_update: bool = False) -> Row | None:
-    query = select(objects).where(
-        objects.c.bucket == bucket, objects.c.key == key, objects.c.is_latest == true()
-    )
-    if for_update:
-        query = query.with_for_update()
-    return conn.execute(query).first()
+    return conn.execute(_LATEST_FOR_UPDATE if for_update else _LATEST, {"b": bucket, "k": key}).first()
 
 
 def version(conn: Connection, bucket: str, key: str, version_id: str) -> Row | None:
-    return conn.execute(
-        select(objects).where(
-            objects.c.bucket == bucket, objects.c.key == key, objects.c.version_id == version_id
-        )
-    ).first()
+    return conn.execute(_VERSION, {"b": bucket, "k": key, "v": version_id}).first()
 
 
 def insert_version(
@@ -267,29 +274,23 @@ def insert_version(
     row read as current in this transaction; if a racing writer moved it, :class:`Retry`.
     """
     discarded: list[dict[str, Any]] = []
-    if current is not None:
-        changed = conn.execute(
-            update(objects).where(objects.c.id == current.id, objects.c.is_latest == true()).values(is_latest=False)
-        ).rowcount
-        if changed != 1:
+    replacing_current = current is not None and values["version_id"] == "null" and current.version_id == "null"
+    if current is not None and not replacing_current:
+        if conn.execute(_NOT_LATEST, {"row_id": current.id}).rowcount != 1:
             raise Retry()
     if values["version_id"] == "null":
-        old = conn.execute(
-            select(objects.c.id, objects.c.blobs).where(
-                objects.c.bucket == bucket.name, objects.c.key == key, objects.c.version_id == "null"
-            )
-        ).first()
+        old = current if replacing_current else version(conn, bucket.name, key, "null")
         if old is not None:
-            conn.execute(delete(objects).where(objects.c.id == old.id))
+            if conn.execute(_DELETE_ROW, {"row_id": old.id}).rowcount != 1:
+                raise Retry()
             discarded.extend(old.blobs or [])
-    conn.execute(insert(objects).values(bucket=bucket.name, key=key, is_latest=True, **values))
+    conn.execute(_INSERT_OBJECT, dict(values, bucket=bucket.name, key=key, is_latest=True))
     return discarded
 
 
 def remove_version(conn: Connection, row: Row) -> list[dict[str, Any]]:
     """Delete one version for good; if it was current, the newest remaining one becomes current."""
-    removed = conn.execute(delete(objects).where(objects.c.id == row.id)).rowcount
-    if removed != 1:
+    if conn.execute(_DELETE_ROW, {"row_id": row.id}).rowcount != 1:
         raise Retry()
     if row.is_latest:
         newest = conn.execute(

@@ -1,7 +1,13 @@
 """STS operations: who am I, and temporary credentials.
 
-AssumeRole checks that the role exists (its trust policy is evaluated once the IAM policy engine
-is in place); role chaining caps the session at one hour, as AWS does.
+The role's trust policy, ``sts:TagSession`` for session tags and ``sts:SetSourceIdentity`` are
+evaluated by the authorizer before AssumeRole runs (they are resource-policy checks on the role
+ARN, see :mod:`seedbed.iam.authorizer`), for callers of any account. Here AssumeRole checks that
+the role exists, validates session policies (inline and managed ARNs) and session tags, carries
+transitive tags along a role chain, and caps chained sessions at one hour, as AWS does.
+:meth:`StsProvider.assume_role_for_service` is how a Seedbed service (SageMaker running a job,
+CloudFormation using its role) obtains credentials for a role it was passed, after the trust
+policy admits that service principal.
 """
 
 from __future__ import annotations
@@ -11,6 +17,8 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from seedbed.errors import AccessDenied, ServiceError, ValidationError
+from seedbed.iam.document import PolicyKind
+from seedbed.iam.document import validate as validate_policy
 from seedbed.server.context import Principal, RequestContext
 from seedbed.services.base import Provider
 from seedbed.services.iam import store as iam_store
@@ -19,6 +27,8 @@ from seedbed.state import arns, ids
 
 MAX_PACKED_POLICY_CHARS = 2048
 CHAINED_ROLE_MAX_SECONDS = 3600
+MAX_SESSION_TAGS = 50
+MAX_SESSION_POLICY_ARNS = 10
 
 
 class StsValidationError(ValidationError):
@@ -42,19 +52,7 @@ class StsProvider(Provider):
         caller = _caller(ctx)
         role_arn = params["RoleArn"]
         session_name = params["RoleSessionName"]
-        try:
-            parsed = arns.parse(role_arn)
-        except ValueError:
-            raise StsValidationError(f"{role_arn} is invalid") from None
-        if parsed.service != "iam" or not parsed.resource.startswith("role/"):
-            raise StsValidationError(f"{role_arn} is invalid")
-        role_name = parsed.resource.rsplit("/", 1)[-1]
-        with self.backend.db.connect() as conn:
-            role = iam_store.get_role(conn, parsed.account, role_name)
-        if role is None or role.arn != role_arn:
-            raise AccessDenied(
-                f"User: {caller.arn} is not authorized to perform: sts:AssumeRole on resource: {role_arn}"
-            )
+        role = self._role(role_arn, caller.arn)
         duration = int(params.get("DurationSeconds") or 3600)
         limit = role.max_session_duration
         if caller.type == "AssumedRole":
@@ -67,8 +65,16 @@ class StsProvider(Provider):
             )
         policy = params.get("Policy")
         if policy is not None:
-            _check_policy_document(policy)
-        tags = {t["Key"]: t["Value"] for t in params.get("Tags") or []}
+            validate_policy(policy, PolicyKind.SESSION)
+        policy_arns = [p["arn"] for p in params.get("PolicyArns") or [] if p.get("arn")]
+        if len(policy_arns) > MAX_SESSION_POLICY_ARNS:
+            raise StsValidationError(f"Cannot pass more than {MAX_SESSION_POLICY_ARNS} managed session policies.")
+        tags = self._session_tags(caller, params)
+        transitive = list(params.get("TransitiveTagKeys") or [])
+        missing = [k for k in transitive if k.lower() not in {t.lower() for t in tags}]
+        if missing:
+            raise StsValidationError(f"The transitive tag key {missing[0]} is not in the session tags.")
+        transitive += self._inherited_transitive(caller)
         principal_id = f"{role.role_id}:{session_name}"
         session = self._issue(
             account_id=role.account_id,
@@ -80,16 +86,99 @@ class StsProvider(Provider):
             duration=duration,
             policy=policy,
             tags=tags,
+            policy_arns=policy_arns,
+            transitive=sorted(set(transitive)),
+            source_identity=params.get("SourceIdentity"),
         )
         ctx.resources.append(role.arn)
         result: dict[str, Any] = {
             "Credentials": _credentials(session),
             "AssumedRoleUser": {"AssumedRoleId": principal_id, "Arn": session.principal_arn},
-            "PackedPolicySize": _packed_size(policy, tags),
+            "PackedPolicySize": _packed_size(policy, tags, policy_arns),
         }
         if params.get("SourceIdentity"):
             result["SourceIdentity"] = params["SourceIdentity"]
         return result
+
+    def _role(self, role_arn: str, caller_arn: str) -> iam_store.Role:
+        try:
+            parsed = arns.parse(role_arn)
+        except ValueError:
+            raise StsValidationError(f"{role_arn} is invalid") from None
+        if parsed.service != "iam" or not parsed.resource.startswith("role/"):
+            raise StsValidationError(f"{role_arn} is invalid")
+        role_name = parsed.resource.rsplit("/", 1)[-1]
+        with self.backend.db.connect() as conn:
+            role = iam_store.get_role(conn, parsed.account, role_name)
+        if role is None or role.arn != role_arn:
+            raise AccessDenied(
+                f"User: {caller_arn} is not authorized to perform: sts:AssumeRole on resource: {role_arn}"
+            )
+        return role
+
+    def _session_tags(self, caller: Principal, params: dict[str, Any]) -> dict[str, str]:
+        """The new session's tags: those passed, plus the caller session's transitive tags."""
+        tags = {t["Key"]: t["Value"] for t in params.get("Tags") or []}
+        if len(tags) > MAX_SESSION_TAGS:
+            raise StsValidationError(f"Cannot pass more than {MAX_SESSION_TAGS} session tags.")
+        if len({k.lower() for k in tags}) != len(tags):
+            raise StsValidationError("Duplicate tag keys found. Please note that Tag keys are case insensitive.")
+        for key in self._inherited_transitive(caller):
+            if key.lower() in {k.lower() for k in tags}:
+                raise AccessDenied(
+                    f"Cannot override the transitive session tag {key} set by the calling role session."
+                )
+            if key in caller.session_tags:
+                tags[key] = caller.session_tags[key]
+        return tags
+
+    def _inherited_transitive(self, caller: Principal) -> list[str]:
+        if caller.type != "AssumedRole" or not caller.access_key_id.startswith("ASIA"):
+            return []
+        with self.backend.db.connect() as conn:
+            session = store.get(conn, caller.access_key_id)
+        return session.transitive_keys if session else []
+
+    def assume_role_for_service(
+        self,
+        role_arn: str,
+        service_principal: str,
+        session_name: str,
+        duration: int = 3600,
+        source_account: str | None = None,
+        source_arn: str | None = None,
+    ) -> store.Session:
+        """Credentials for ``role_arn`` as ``service_principal`` assumes it (no caller request):
+        refused with AccessDenied unless the trust policy admits the service (IAM mode ``off``
+        skips the check; ``audit`` only logs it)."""
+        authorizer = self.backend.authorizer
+        role = self._role(role_arn, service_principal)
+        if authorizer.mode != "off":
+            decision = authorizer.service_can_assume(role_arn, service_principal, source_account, source_arn)
+            if not decision.allowed and authorizer.mode == "enforce":
+                raise AccessDenied(
+                    f"{service_principal} is not authorized to perform: sts:AssumeRole on resource: "
+                    f"{role_arn} {decision.reason}"
+                )
+        service = Principal(role.account_id, service_principal, service_principal, "AWSService", "")
+        return self._issue(
+            account_id=role.account_id,
+            principal_arn=arns.assumed_role(role.account_id, role.role_name, session_name),
+            principal_id=f"{role.role_id}:{session_name}",
+            principal_type="AssumedRole",
+            role_arn=role.arn,
+            source=service,
+            duration=min(duration, role.max_session_duration),
+            policy=None,
+            tags={},
+        )
+
+    def get_access_key_info(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        _caller(ctx)
+        cred = self.backend.credentials.resolve(params["AccessKeyId"])
+        if cred is None:
+            return {"Account": _caller(ctx).account_id}
+        return {"Account": cred.principal.account_id}
 
     def get_session_token(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         caller = _caller(ctx)
@@ -126,6 +215,9 @@ class StsProvider(Provider):
         duration: int,
         policy: str | None,
         tags: dict[str, str],
+        policy_arns: list[str] | None = None,
+        transitive: list[str] | None = None,
+        source_identity: str | None = None,
     ) -> store.Session:
         now = datetime.now(timezone.utc).replace(microsecond=0)
         session = store.Session(
@@ -142,6 +234,9 @@ class StsProvider(Provider):
             tags=json.dumps(tags) if tags else None,
             expiration=now + timedelta(seconds=duration),
             created=now,
+            session_policy_arns=json.dumps(policy_arns) if policy_arns else None,
+            transitive_tag_keys=json.dumps(transitive) if transitive else None,
+            source_identity=source_identity,
         )
         with self.backend.db.begin() as conn:
             store.purge_expired(conn, now - timedelta(days=1))
@@ -158,18 +253,10 @@ def _credentials(session: store.Session) -> dict[str, Any]:
     }
 
 
-def _check_policy_document(policy: str) -> None:
-    try:
-        document = json.loads(policy)
-    except ValueError:
-        raise ServiceError("The policy is not in the valid JSON format.", code="MalformedPolicyDocument") from None
-    if not isinstance(document, dict) or "Statement" not in document:
-        raise ServiceError("Policy document must contain a Statement.", code="MalformedPolicyDocument")
-
-
-def _packed_size(policy: str | None, tags: dict[str, str]) -> int:
+def _packed_size(policy: str | None, tags: dict[str, str], policy_arns: list[str] | None = None) -> int:
     """Percentage of the packed-policy limit used, as AWS reports it."""
-    size = len(policy or "") + sum(len(k) + len(v) for k, v in tags.items())
+    compact = json.dumps(json.loads(policy), separators=(",", ":")) if policy else ""
+    size = len(compact) + sum(len(k) + len(v) for k, v in tags.items()) + sum(len(a) for a in policy_arns or [])
     if size > MAX_PACKED_POLICY_CHARS:
         raise ServiceError(
             "Packed policy consumes more than 100% of the allotted space.", code="PackedPolicyTooLarge"

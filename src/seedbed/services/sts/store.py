@@ -28,6 +28,11 @@ sessions = Table(
     Column("tags", Text, nullable=True),
     Column("expiration", DateTime(timezone=True), nullable=False),
     Column("created", DateTime(timezone=True), nullable=False),
+    # Managed session policies (AssumeRole's PolicyArns), a JSON list of ARNs.
+    Column("session_policy_arns", Text, nullable=True),
+    # Session tag keys that pass on to a chained role session, a JSON list.
+    Column("transitive_tag_keys", Text, nullable=True),
+    Column("source_identity", String(64), nullable=True),
 )
 
 
@@ -46,10 +51,21 @@ class Session:
     tags: str | None
     expiration: datetime
     created: datetime
+    session_policy_arns: str | None = None
+    transitive_tag_keys: str | None = None
+    source_identity: str | None = None
 
     @property
     def tag_dict(self) -> dict[str, str]:
         return json.loads(self.tags) if self.tags else {}
+
+    @property
+    def policy_arns(self) -> list[str]:
+        return json.loads(self.session_policy_arns) if self.session_policy_arns else []
+
+    @property
+    def transitive_keys(self) -> list[str]:
+        return json.loads(self.transitive_tag_keys) if self.transitive_tag_keys else []
 
 
 def _aware(value: datetime) -> datetime:

@@ -1,0 +1,283 @@
+"""Enforcement: the hook that runs before every provider operation, and ``iam:PassRole``.
+
+``authorize`` looks the operation up in its service's action table, renders the resource ARNs and
+request condition keys from the parameters, finds the caller's policies (cached) and the
+resource's policy (from the service that owns it), and asks the evaluator. In ``enforce`` mode a
+denial raises AccessDenied with AWS's message; in ``audit`` mode it is only recorded; ``off``
+skips everything. Each decision is recorded under the request id (``seedbed iam explain``).
+
+The root user of an account is never limited by identity-based policies, so its requests cost a
+dict lookup unless the resource has a resource-based policy that might deny it explicitly.
+Seedbed's own calls with no principal (``dispatch.invoke`` with ``principal=None``) are trusted.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any
+
+from seedbed.errors import AccessDenied
+from seedbed.iam import actions, evaluator, resources, sources  # noqa: F401  (sources registers S3)
+from seedbed.iam.context_keys import INTERNAL_SOURCE, ConditionContext, Values
+from seedbed.iam.decisions import DecisionLog, statements_json
+from seedbed.iam.document import MalformedPolicyDocument, PolicyKind, parse
+from seedbed.iam.evaluator import Caller, Decision, NamedPolicy, Outcome, PrincipalKind
+from seedbed.iam.principals import PolicyCache, PrincipalInfo
+from seedbed.services.iam import store
+
+if TYPE_CHECKING:
+    from seedbed.server.backend import Backend
+    from seedbed.server.context import Principal, RequestContext
+
+log = logging.getLogger(__name__)
+
+#: sts actions evaluated against the role's trust policy.
+TRUST_ACTIONS = frozenset(
+    {"sts:assumerole", "sts:tagsession", "sts:setsourceidentity", "sts:setcontext"}
+)
+#: S3 lets the bucket owner's root user manage the bucket policy even when it denies them.
+ROOT_ALWAYS = frozenset({"s3:getbucketpolicy", "s3:putbucketpolicy", "s3:deletebucketpolicy"})
+_QUERY_PROTOCOLS = frozenset({"query", "ec2", "rest-xml"})
+
+
+def access_denied(service: str, message: str) -> AccessDenied:
+    """AccessDenied as the service's protocol spells it."""
+    from seedbed.protocol.models import service_model
+
+    try:
+        protocol = service_model(service).protocol
+    except Exception:
+        protocol = "json"
+    code = "AccessDenied" if protocol in _QUERY_PROTOCOLS else "AccessDeniedException"
+    return AccessDenied(message, code=code)
+
+
+class Authorizer:
+    def __init__(self, backend: Backend) -> None:
+        self.backend = backend
+        self.mode = backend.settings.iam_mode
+        self.policies = PolicyCache(backend.db)
+        self.decisions = DecisionLog(backend.db)
+        self._paths: dict[tuple[str, str, str], str | None] = {}
+
+    def close(self) -> None:
+        self.decisions.close()
+
+    def invalidate(self) -> None:
+        """IAM changed: forget compiled policies and entity paths (this process, at once)."""
+        self.policies.invalidate()
+        self._paths.clear()
+
+    # --- the request hook -------------------------------------------------------------------
+
+    def authorize(self, ctx: RequestContext, operation: str, params: Mapping[str, Any]) -> None:
+        """Raise AccessDenied unless the caller may perform ``operation`` with ``params``."""
+        if self.mode == "off" or (ctx.principal is None and ctx.source_ip == INTERNAL_SOURCE):
+            return
+        checks = actions.checks(ctx.service, operation)
+        if not checks:
+            return
+        info = self._info(ctx.principal)
+        account = info.caller.account
+        env = actions.Env(ctx.region, account, lambda kind, name: self._iam_path(account, kind, name))
+        for check in checks:
+            if not check.applies(params):
+                continue
+            keys = actions.request_keys(check, params) if check.keys else {}
+            for template in check.resources:
+                for resource in actions.render(template, params, env):
+                    self._enforce(ctx, info, check.action, resource, keys)
+
+    def check_pass_role(
+        self,
+        ctx: RequestContext,
+        role_arn: str,
+        service_principal: str,
+        associated_resource_arn: str | None = None,
+    ) -> None:
+        """``iam:PassRole`` for handing ``role_arn`` to ``service_principal`` (e.g.
+        ``sagemaker.amazonaws.com``): call it wherever a request names a role for a service."""
+        if self.mode == "off" or (ctx.principal is None and ctx.source_ip == INTERNAL_SOURCE):
+            return
+        keys: dict[str, Values] = {"iam:passedtoservice": (service_principal,)}
+        if associated_resource_arn:
+            keys["iam:associatedresourcearn"] = (associated_resource_arn,)
+        self._enforce(ctx, self._info(ctx.principal), "iam:PassRole", role_arn, keys)
+
+    def service_can_assume(
+        self,
+        role_arn: str,
+        service_principal: str,
+        source_account: str | None = None,
+        source_arn: str | None = None,
+    ) -> Decision:
+        """Whether the role's trust policy lets ``service_principal`` assume it (a service acting
+        with a role it was passed: a SageMaker job's execution role, CloudFormation's role)."""
+        caller = Caller(PrincipalKind.SERVICE, service_principal, "")
+        trust = self._trust_policy(role_arn)
+        lookup = ConditionContext(None, caller, {}, role_arn, _arn_account(role_arn), {})
+        if source_account:
+            lookup.set("aws:sourceaccount", (source_account,))
+        if source_arn:
+            lookup.set("aws:sourcearn", (source_arn,))
+        return evaluator.evaluate(caller, "sts:AssumeRole", role_arn, lookup, resource_policy=trust, trust=True)
+
+    # --- decisions --------------------------------------------------------------------------
+
+    def decide(
+        self,
+        ctx: RequestContext,
+        info: PrincipalInfo,
+        action: str,
+        resource: str,
+        request_keys: dict[str, Values],
+    ) -> Decision | None:
+        """The decision, or None when the root user acts on a resource without a policy (allowed
+        without evaluation, and not recorded)."""
+        caller = info.caller
+        lowered = action.lower()
+        trust = lowered in TRUST_ACTIONS and ":role/" in resource and resource.startswith("arn:aws:iam::")
+        resource_policy: NamedPolicy | None = None
+        required = False
+        owner = _arn_account(resource) or caller.account
+        if trust:
+            resource_policy = self._trust_policy(resource)
+        elif resource != "*" and resources.has_policy_source(self.backend, resource):
+            found = resources.policy_for(self.backend, ctx, resource)
+            if found is not None:
+                owner = found.owner_account or owner
+                # A KMS key's policy is a gate: IAM policies count only where it delegates to them.
+                required = resource.startswith("arn:aws:kms:") and ":key/" in resource
+                if found.document:
+                    resource_policy = _compile_resource_policy(found.document, resource)
+        if caller.is_root and not trust and owner == caller.account:
+            if (resource_policy is None and not required) or lowered in ROOT_ALWAYS:
+                return None
+        lookup = ConditionContext(
+            ctx,
+            caller,
+            info.tags,
+            resource,
+            owner,
+            request_keys,
+            lambda key: self._resource_key(ctx, resource, key),
+        )
+        return evaluator.evaluate(
+            caller,
+            action,
+            resource,
+            lookup,
+            info.policies,
+            resource_policy,
+            owner,
+            trust=trust,
+            resource_policy_required=required,
+        )
+
+    def _enforce(
+        self, ctx: RequestContext, info: PrincipalInfo, action: str, resource: str, keys: dict[str, Values]
+    ) -> None:
+        decision = self.decide(ctx, info, action, resource, keys)
+        if decision is None:
+            return
+        self._record(ctx, info.caller, decision)
+        if not decision.allowed and self.mode == "enforce":
+            raise access_denied(ctx.service, evaluator.message(info.caller, decision))
+
+    def _record(self, ctx: RequestContext, caller: Caller, decision: Decision) -> None:
+        seq = getattr(ctx, "_iam_seq", 0)
+        try:
+            ctx._iam_seq = seq + 1  # type: ignore[attr-defined]
+        except AttributeError:
+            pass
+        self.decisions.record(
+            {
+                "request_id": ctx.request_id,
+                "seq": seq,
+                "time": datetime.now(timezone.utc),
+                "account_id": caller.account or None,
+                "principal_arn": caller.arn if caller.kind is not PrincipalKind.ANONYMOUS else None,
+                "action": decision.action,
+                "resource": decision.resource,
+                "decision": decision.outcome.value,
+                "mode": self.mode,
+                "reason": decision.reason,
+                "statements": statements_json([hit.describe() for hit in decision.deciding]),
+            }
+        )
+
+    # --- helpers ------------------------------------------------------------------------------
+
+    def _info(self, principal: Principal | None) -> PrincipalInfo:
+        if principal is None:
+            return PrincipalInfo(evaluator.ANONYMOUS, evaluator.EMPTY, {})
+        return self.policies.principal(principal)
+
+    def _trust_policy(self, role_arn: str) -> NamedPolicy | None:
+        """The role's compiled trust policy; None when no role has exactly this ARN."""
+        entity = self.policies.role(_arn_account(role_arn), role_arn.rsplit("/", 1)[-1])
+        if not entity.exists or entity.arn != role_arn:
+            return None
+        return entity.trust
+
+    def _iam_path(self, account: str, kind: str, name: str) -> str | None:
+        key = (account, kind, name)
+        if key in self._paths:
+            return self._paths[key]
+        with self.backend.db.connect() as conn:
+            entity: Any = {
+                "user": store.get_user,
+                "role": store.get_role,
+                "group": store.get_group,
+                "instance-profile": store.get_instance_profile,
+            }.get(kind, lambda *_: None)(conn, account, name)
+        path = entity.path if entity is not None else None
+        if len(self._paths) > 10_000:
+            self._paths.clear()
+        self._paths[key] = path
+        return path
+
+    def _resource_key(self, ctx: RequestContext, resource: str, key: str) -> Values | None:
+        if resource.startswith("arn:aws:iam::") and (
+            key.startswith("aws:resourcetag/") or key.startswith("iam:resourcetag/")
+        ):
+            return self._iam_tag(resource, key.split("/", 1)[1])
+        return resources.context_for(self.backend, ctx, resource, key)
+
+    def _iam_tag(self, resource: str, tag_key: str) -> Values | None:
+        parts = resource.split(":", 5)
+        kind, _, rest = parts[5].partition("/")
+        if kind not in ("user", "role"):
+            return None
+        name = rest.rsplit("/", 1)[-1]
+        entity = self.policies.user(parts[4], name) if kind == "user" else self.policies.role(parts[4], name)
+        for key, value in entity.tags.items():
+            if key.lower() == tag_key:
+                return (value,)
+        return None
+
+
+_arn_account = evaluator.resource_owner
+
+
+_resource_policy_cache: dict[str, NamedPolicy | None] = {}
+
+
+def _compile_resource_policy(text: str, resource: str) -> NamedPolicy | None:
+    found = _resource_policy_cache.get(text, False)
+    if found is not False:
+        return found  # type: ignore[return-value]
+    try:
+        named: NamedPolicy | None = NamedPolicy(parse(text, PolicyKind.RESOURCE), f"resource policy of {resource.split('/', 1)[0]}")
+    except MalformedPolicyDocument as exc:
+        log.warning("ignoring a resource policy on %s that does not parse: %s", resource, exc.message)
+        named = None
+    if len(_resource_policy_cache) > 2048:
+        _resource_policy_cache.clear()
+    _resource_policy_cache[text] = named
+    return named
+
+
+__all__ = ["Authorizer", "access_denied", "Outcome"]

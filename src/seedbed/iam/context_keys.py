@@ -1,0 +1,158 @@
+"""The request context a policy's conditions see: global keys, request keys, resource keys.
+
+Values are computed only when a condition (or a policy variable) asks for them, because most
+requests meet no condition at all and some keys cost a lookup (resource tags, object tags).
+Keys are lower-cased; every value is a tuple of strings.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING
+
+from seedbed.iam.evaluator import Caller, PrincipalKind
+
+if TYPE_CHECKING:
+    from seedbed.server.context import RequestContext
+
+Values = tuple[str, ...]
+#: The source address Seedbed's own in-process calls carry (see ``dispatch.invoke``).
+INTERNAL_SOURCE = "seedbed.internal"
+_PRINCIPAL_TYPES = {
+    PrincipalKind.ROOT: "Account",
+    PrincipalKind.USER: "User",
+    PrincipalKind.ROLE_SESSION: "AssumedRole",
+}
+_UNSET = object()
+
+
+class ConditionContext:
+    """Callable ``key -> values | None`` for one action on one resource."""
+
+    __slots__ = ("_values", "_ctx", "_caller", "_principal_tags", "_resource", "_owner", "_resource_keys")
+
+    def __init__(
+        self,
+        ctx: RequestContext | None,
+        caller: Caller,
+        principal_tags: dict[str, str],
+        resource: str,
+        owner_account: str,
+        request_keys: dict[str, Values],
+        resource_keys: Callable[[str], Values | None] | None = None,
+    ) -> None:
+        self._values: dict[str, Values | None] = dict(request_keys)
+        self._ctx = ctx
+        self._caller = caller
+        self._principal_tags = principal_tags
+        self._resource = resource
+        self._owner = owner_account
+        self._resource_keys = resource_keys
+
+    def set(self, key: str, value: Values | None) -> None:
+        self._values[key.lower()] = value
+
+    def __call__(self, key: str) -> Values | None:
+        found = self._values.get(key, _UNSET)
+        if found is _UNSET:
+            found = self._compute(key)
+            self._values[key] = found
+        return found  # type: ignore[return-value]
+
+    def _compute(self, key: str) -> Values | None:
+        compute = _GLOBAL.get(key)
+        if compute is not None:
+            return compute(self)
+        if key.startswith("aws:principaltag/"):
+            value = self._principal_tags.get(key[len("aws:principaltag/") :])
+            return (value,) if value is not None else None
+        if "tag/" in key or key.startswith("s3:existingobjecttag/"):
+            if key.startswith(("aws:requesttag/", "s3:requestobjecttag/")):
+                return None
+            if self._resource_keys is not None and self._resource and self._resource != "*":
+                return self._resource_keys(key)
+        return None
+
+    # --- global keys ------------------------------------------------------------------------
+
+    @property
+    def internal(self) -> bool:
+        return self._ctx is not None and self._ctx.source_ip == INTERNAL_SOURCE
+
+    def _header(self, name: str) -> str | None:
+        request = self._ctx.request if self._ctx is not None else None
+        return request.headers.get(name) if request is not None else None
+
+
+def _one(value: str | None) -> Values | None:
+    return (value,) if value else None
+
+
+def _principal_arn(c: ConditionContext) -> Values | None:
+    caller = c._caller
+    if caller.kind is PrincipalKind.ANONYMOUS:
+        return None
+    return (caller.role_arn or caller.arn,)
+
+
+def _username(c: ConditionContext) -> Values | None:
+    caller = c._caller
+    if caller.kind is not PrincipalKind.USER:
+        return None
+    return (caller.arn.rsplit("/", 1)[-1],)
+
+
+def _source_ip(c: ConditionContext) -> Values | None:
+    if c._ctx is None or c.internal:
+        return None
+    return _one(c._ctx.source_ip)
+
+
+def _secure(c: ConditionContext) -> Values:
+    if c.internal:
+        return ("true",)
+    proto = (c._header("x-forwarded-proto") or "").lower()
+    return ("true",) if proto == "https" else ("false",)
+
+
+def _now_iso(_: ConditionContext) -> Values:
+    return (datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),)
+
+
+def _auth_type(c: ConditionContext) -> Values | None:
+    request = c._ctx.request if c._ctx is not None else None
+    if request is None:
+        return None
+    if "authorization" in request.headers:
+        return ("REST-HEADER",)
+    if any(k == "X-Amz-Signature" for k, _ in request.query):
+        return ("REST-QUERY-STRING",)
+    return None
+
+
+_GLOBAL: dict[str, Callable[[ConditionContext], Values | None]] = {
+    "aws:principalarn": _principal_arn,
+    "aws:principalaccount": lambda c: _one(c._caller.account),
+    "aws:principaltype": lambda c: _one(_PRINCIPAL_TYPES.get(c._caller.kind)),
+    "aws:userid": lambda c: _one(c._caller.user_id),
+    "aws:username": _username,
+    "aws:principalisawsservice": lambda c: ("true",) if c._caller.kind is PrincipalKind.SERVICE else ("false",),
+    "aws:principalservicename": lambda c: _one(c._caller.arn) if c._caller.kind is PrincipalKind.SERVICE else None,
+    "aws:sourceip": _source_ip,
+    "aws:securetransport": _secure,
+    "aws:currenttime": _now_iso,
+    "aws:epochtime": lambda c: (str(int(time.time())),),
+    "aws:requestedregion": lambda c: _one(c._ctx.region) if c._ctx is not None else None,
+    "aws:useragent": lambda c: _one(c._ctx.user_agent) if c._ctx is not None else None,
+    "aws:viaawsservice": lambda c: ("true",) if c.internal else ("false",),
+    "aws:multifactorauthpresent": lambda c: ("false",)
+    if c._caller.kind is PrincipalKind.ROLE_SESSION
+    else None,
+    "aws:resourceaccount": lambda c: _one(c._owner),
+    "s3:resourceaccount": lambda c: _one(c._owner),
+    "s3:authtype": _auth_type,
+    "s3:signatureversion": lambda c: ("AWS4-HMAC-SHA256",) if _auth_type(c) else None,
+    "s3:x-amz-content-sha256": lambda c: _one(c._header("x-amz-content-sha256")),
+}

@@ -1,0 +1,110 @@
+"""The authorizer's decisions, kept by request id so that ``seedbed iam explain`` can show them.
+
+Like the audit trail, decisions go through an in-memory queue to one writer thread that commits
+them in batches: recording one costs the request a queue put, not a database commit. Rows older
+than ``RETENTION_DAYS`` are purged now and then.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import queue
+import threading
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from seedbed.services.iam import store
+from seedbed.state.db import Database
+
+log = logging.getLogger(__name__)
+
+BATCH_SIZE = 500
+FLUSH_SECONDS = 0.05
+RETENTION_DAYS = 7
+PURGE_EVERY = 20_000
+
+
+class DecisionLog:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+        self._queue: queue.SimpleQueue[dict[str, Any] | threading.Event | None] = queue.SimpleQueue()
+        self._written = 0
+        self._thread = threading.Thread(target=self._run, name="seedbed-iam-decisions", daemon=True)
+        self._thread.start()
+
+    def record(self, row: dict[str, Any]) -> None:
+        self._queue.put(row)
+
+    def flush(self, timeout: float = 10.0) -> None:
+        done = threading.Event()
+        self._queue.put(done)
+        done.wait(timeout)
+
+    def close(self) -> None:
+        self.flush()
+        self._queue.put(None)
+        self._thread.join(timeout=5)
+
+    def _run(self) -> None:
+        self._purge()
+        while True:
+            item = self._queue.get()
+            batch: list[dict[str, Any]] = []
+            waiters: list[threading.Event] = []
+            stop = False
+            while True:
+                if item is None:
+                    stop = True
+                elif isinstance(item, threading.Event):
+                    waiters.append(item)
+                else:
+                    batch.append(item)
+                if len(batch) >= BATCH_SIZE:
+                    break
+                try:
+                    item = self._queue.get(timeout=FLUSH_SECONDS if not waiters and not stop else 0)
+                except queue.Empty:
+                    break
+            self._write(batch)
+            for waiter in waiters:
+                waiter.set()
+            if stop:
+                return
+
+    def _write(self, batch: list[dict[str, Any]]) -> None:
+        if not batch:
+            return
+        try:
+            with self._db.begin() as conn:
+                store.append_decisions(conn, batch)
+        except Exception:  # the decisions are diagnostics: never take the server down for them
+            log.exception("could not write %d IAM decisions", len(batch))
+            return
+        self._written += len(batch)
+        if self._written >= PURGE_EVERY:
+            self._written = 0
+            self._purge()
+
+    def _purge(self) -> None:
+        try:
+            with self._db.begin() as conn:
+                store.purge_decisions(conn, datetime.now(timezone.utc) - timedelta(days=RETENTION_DAYS))
+        except Exception:
+            log.warning("could not purge old IAM decisions", exc_info=True)
+
+
+def statements_json(items: list[dict[str, Any]]) -> str:
+    return json.dumps(items, default=str)
+
+
+def read(db: Database, request_id: str) -> list[dict[str, Any]]:
+    """The recorded decisions of one request, in the order they were taken."""
+    with db.connect() as conn:
+        rows = store.get_decisions(conn, request_id)
+    out = []
+    for row in rows:
+        values = dict(row._mapping)
+        values["statements"] = json.loads(values["statements"]) if values.get("statements") else []
+        out.append(values)
+    return out
