@@ -67,12 +67,17 @@ def test_encrypt_decrypt_round_trip_without_key_id(kms, key) -> None:  # type: i
     assert out["KeyId"] == key["Arn"] and out["EncryptionAlgorithm"] == "SYMMETRIC_DEFAULT"
     back = kms.decrypt(CiphertextBlob=out["CiphertextBlob"])
     assert back["Plaintext"] == b"hello seedbed" and back["KeyId"] == key["Arn"]
-    assert kms.decrypt(CiphertextBlob=out["CiphertextBlob"], KeyId=key["Arn"])["Plaintext"] == b"hello seedbed"
+    assert (
+        kms.decrypt(CiphertextBlob=out["CiphertextBlob"], KeyId=key["Arn"])["Plaintext"]
+        == b"hello seedbed"
+    )
 
 
 def test_encryption_context_must_match(kms, key) -> None:  # type: ignore[no-untyped-def]
     context = {"purpose": "test", "project": "p-1"}
-    blob = kms.encrypt(KeyId=key["KeyId"], Plaintext=b"x", EncryptionContext=context)["CiphertextBlob"]
+    blob = kms.encrypt(KeyId=key["KeyId"], Plaintext=b"x", EncryptionContext=context)[
+        "CiphertextBlob"
+    ]
     reordered = dict(reversed(list(context.items())))
     assert kms.decrypt(CiphertextBlob=blob, EncryptionContext=reordered)["Plaintext"] == b"x"
     for wrong in ({}, {"purpose": "other", "project": "p-1"}, {**context, "extra": "1"}):
@@ -100,7 +105,9 @@ def test_decrypt_with_the_wrong_key_id(kms, key) -> None:  # type: ignore[no-unt
 
 def test_data_keys_envelope_round_trip(kms, key) -> None:  # type: ignore[no-untyped-def]
     context = {"bucket": "b"}
-    data_key = kms.generate_data_key(KeyId=key["KeyId"], KeySpec="AES_256", EncryptionContext=context)
+    data_key = kms.generate_data_key(
+        KeyId=key["KeyId"], KeySpec="AES_256", EncryptionContext=context
+    )
     assert len(data_key["Plaintext"]) == 32
     back = kms.decrypt(CiphertextBlob=data_key["CiphertextBlob"], EncryptionContext=context)
     assert back["Plaintext"] == data_key["Plaintext"]
@@ -116,7 +123,9 @@ def test_data_keys_envelope_round_trip(kms, key) -> None:  # type: ignore[no-unt
 
 def test_re_encrypt_moves_ciphertext_between_keys(kms, key) -> None:  # type: ignore[no-untyped-def]
     other = kms.create_key()["KeyMetadata"]
-    blob = kms.encrypt(KeyId=key["KeyId"], Plaintext=b"move me", EncryptionContext={"a": "1"})["CiphertextBlob"]
+    blob = kms.encrypt(KeyId=key["KeyId"], Plaintext=b"move me", EncryptionContext={"a": "1"})[
+        "CiphertextBlob"
+    ]
     moved = kms.re_encrypt(
         CiphertextBlob=blob,
         SourceEncryptionContext={"a": "1"},
@@ -238,8 +247,18 @@ def test_key_policies(kms, key) -> None:  # type: ignore[no-untyped-def]
         {
             "Version": "2012-10-17",
             "Statement": [
-                {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"}, "Action": "kms:*", "Resource": "*"},
-                {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::111111111111:root"}, "Action": "kms:Decrypt", "Resource": "*"},
+                {
+                    "Effect": "Allow",
+                    "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"},
+                    "Action": "kms:*",
+                    "Resource": "*",
+                },
+                {
+                    "Effect": "Allow",
+                    "Principal": {"AWS": "arn:aws:iam::111111111111:root"},
+                    "Action": "kms:Decrypt",
+                    "Resource": "*",
+                },
             ],
         }
     )
@@ -257,7 +276,13 @@ def test_custom_policy_at_creation(kms) -> None:  # type: ignore[no-untyped-def]
     doc = {
         "Version": "2012-10-17",
         "Statement": [
-            {"Sid": "root", "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"}, "Action": "kms:*", "Resource": "*"}
+            {
+                "Sid": "root",
+                "Effect": "Allow",
+                "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"},
+                "Action": "kms:*",
+                "Resource": "*",
+            }
         ],
     }
     made = kms.create_key(Policy=json.dumps(doc))["KeyMetadata"]
@@ -289,11 +314,16 @@ def test_rotation_flag_and_on_demand_rotation(kms, key) -> None:  # type: ignore
 
 
 def test_tags(kms, key) -> None:  # type: ignore[no-untyped-def]
-    kms.tag_resource(KeyId=key["KeyId"], Tags=[{"TagKey": "env", "TagValue": "dev"}, {"TagKey": "team", "TagValue": "ds"}])
+    kms.tag_resource(
+        KeyId=key["KeyId"],
+        Tags=[{"TagKey": "env", "TagValue": "dev"}, {"TagKey": "team", "TagValue": "ds"}],
+    )
     tags = {t["TagKey"]: t["TagValue"] for t in kms.list_resource_tags(KeyId=key["KeyId"])["Tags"]}
     assert tags == {"env": "dev", "team": "ds"}
     kms.untag_resource(KeyId=key["Arn"], TagKeys=["env"])
-    assert kms.list_resource_tags(KeyId=key["KeyId"])["Tags"] == [{"TagKey": "team", "TagValue": "ds"}]
+    assert kms.list_resource_tags(KeyId=key["KeyId"])["Tags"] == [
+        {"TagKey": "team", "TagValue": "ds"}
+    ]
     with pytest.raises(ClientError) as exc:
         kms.tag_resource(KeyId=key["KeyId"], Tags=[{"TagKey": "aws:reserved", "TagValue": "x"}])
     assert error_code(exc) == "TagException"
@@ -321,7 +351,8 @@ def test_key_material_is_never_stored_in_the_clear(server: LiveServer, kms, key)
     engine = sqlalchemy.create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
     with engine.connect() as conn:
         rows = conn.execute(
-            sqlalchemy.text("SELECT wrapped FROM kms_key_material WHERE key_id = :k"), {"k": key["KeyId"]}
+            sqlalchemy.text("SELECT wrapped FROM kms_key_material WHERE key_id = :k"),
+            {"k": key["KeyId"]},
         ).all()
     engine.dispose()
     assert len(rows) == 1 and len(bytes(rows[0][0])) == 12 + 32 + 16
@@ -339,12 +370,26 @@ def test_aws_cli_encrypt_decrypt_with_fileb(server: LiveServer, key, tmp_path: P
         return done.stdout
 
     blob = aws(
-        "kms", "encrypt", "--key-id", key["KeyId"], "--plaintext", f"fileb://{plain}",
-        "--query", "CiphertextBlob", "--output", "text",
+        "kms",
+        "encrypt",
+        "--key-id",
+        key["KeyId"],
+        "--plaintext",
+        f"fileb://{plain}",
+        "--query",
+        "CiphertextBlob",
+        "--output",
+        "text",
     ).strip()
     (tmp_path / "cipher.bin").write_bytes(base64.b64decode(blob))
     plain_b64 = aws(
-        "kms", "decrypt", "--ciphertext-blob", f"fileb://{tmp_path / 'cipher.bin'}",
-        "--query", "Plaintext", "--output", "text",
+        "kms",
+        "decrypt",
+        "--ciphertext-blob",
+        f"fileb://{tmp_path / 'cipher.bin'}",
+        "--query",
+        "Plaintext",
+        "--output",
+        "text",
     ).strip()
     assert base64.b64decode(plain_b64) == plain.read_bytes()

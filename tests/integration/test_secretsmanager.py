@@ -32,7 +32,9 @@ def unique(prefix: str = "app") -> str:
 
 def test_create_and_get_by_name_arn_and_partial_arn(sm, server: LiveServer) -> None:  # type: ignore[no-untyped-def]
     name = unique("db")
-    made = sm.create_secret(Name=name, SecretString='{"user":"admin","password":"p"}', Description="db creds")
+    made = sm.create_secret(
+        Name=name, SecretString='{"user":"admin","password":"p"}', Description="db creds"
+    )
     arn = made["ARN"]
     prefix = f"arn:aws:secretsmanager:{server.region}:{ACCOUNT}:secret:{name}-"
     assert arn.startswith(prefix) and len(arn) == len(prefix) + 6
@@ -106,15 +108,22 @@ def test_versions_and_staging_labels(sm) -> None:  # type: ignore[no-untyped-def
 
     # Promote the pending version: the old current becomes previous.
     with pytest.raises(ClientError) as exc:
-        sm.update_secret_version_stage(SecretId=name, VersionStage="AWSCURRENT", MoveToVersionId=pending["VersionId"])
+        sm.update_secret_version_stage(
+            SecretId=name, VersionStage="AWSCURRENT", MoveToVersionId=pending["VersionId"]
+        )
     assert error_code(exc) == "InvalidParameterException"
     sm.update_secret_version_stage(
-        SecretId=name, VersionStage="AWSCURRENT", MoveToVersionId=pending["VersionId"], RemoveFromVersionId=v3
+        SecretId=name,
+        VersionStage="AWSCURRENT",
+        MoveToVersionId=pending["VersionId"],
+        RemoveFromVersionId=v3,
     )
     stages = sm.describe_secret(SecretId=name)["VersionIdsToStages"]
     assert stages[pending["VersionId"]] == ["AWSPENDING", "AWSCURRENT"]
     assert stages[v3] == ["AWSPREVIOUS"]
-    sm.update_secret_version_stage(SecretId=name, VersionStage="AWSPENDING", RemoveFromVersionId=pending["VersionId"])
+    sm.update_secret_version_stage(
+        SecretId=name, VersionStage="AWSPENDING", RemoveFromVersionId=pending["VersionId"]
+    )
     assert sm.get_secret_value(SecretId=name)["SecretString"] == "four"
     with pytest.raises(ClientError) as exc:
         sm.get_secret_value(SecretId=name, VersionStage="AWSPENDING")
@@ -170,11 +179,16 @@ def test_values_are_not_stored_in_the_clear(sm, server: LiveServer) -> None:  # 
     marker = f"plaintext-marker-{uuid.uuid4().hex}"
     name = unique()
     arn = sm.create_secret(Name=name, SecretString=marker)["ARN"]
-    url = (server.database_url or sqlite_url(server.data_dir)).replace("postgresql://", "postgresql+psycopg://", 1)
+    url = (server.database_url or sqlite_url(server.data_dir)).replace(
+        "postgresql://", "postgresql+psycopg://", 1
+    )
     engine = sqlalchemy.create_engine(url)
     with engine.connect() as conn:
         rows = conn.execute(
-            sqlalchemy.text("SELECT sealed, data_key FROM secretsmanager_versions WHERE secret_arn = :a"), {"a": arn}
+            sqlalchemy.text(
+                "SELECT sealed, data_key FROM secretsmanager_versions WHERE secret_arn = :a"
+            ),
+            {"a": arn},
         ).all()
     engine.dispose()
     assert rows and all(marker.encode() not in bytes(r[0]) + bytes(r[1]) for r in rows)
@@ -203,7 +217,10 @@ def test_delete_restore_and_force_delete(sm) -> None:  # type: ignore[no-untyped
         assert error_code(exc) == "InvalidRequestException"
     names = [s["Name"] for s in sm.list_secrets()["SecretList"]]
     assert name not in names
-    planned = [s["Name"] for s in sm.list_secrets(IncludePlannedDeletion=True, MaxResults=100)["SecretList"]]
+    planned = [
+        s["Name"]
+        for s in sm.list_secrets(IncludePlannedDeletion=True, MaxResults=100)["SecretList"]
+    ]
     assert name in planned
     sm.restore_secret(SecretId=name)
     assert sm.get_secret_value(SecretId=name)["SecretString"] == "x"
@@ -222,7 +239,10 @@ def test_list_secrets_filters_and_pagination(sm) -> None:  # type: ignore[no-unt
             Name=f"{prefix}/s{i}",
             SecretString="v",
             Description=f"Number {i}",
-            Tags=[{"Key": "suite", "Value": tag}, {"Key": "parity", "Value": "even" if i % 2 == 0 else "odd"}],
+            Tags=[
+                {"Key": "suite", "Value": tag},
+                {"Key": "parity", "Value": "even" if i % 2 == 0 else "odd"},
+            ],
         )
     by_name = sm.list_secrets(Filters=[{"Key": "name", "Values": [prefix]}])["SecretList"]
     assert sorted(s["Name"] for s in by_name) == [f"{prefix}/s{i}" for i in range(5)]
@@ -231,12 +251,21 @@ def test_list_secrets_filters_and_pagination(sm) -> None:  # type: ignore[no-unt
         Filters=[{"Key": "tag-value", "Values": [tag]}, {"Key": "tag-value", "Values": ["even"]}]
     )["SecretList"]
     assert sorted(s["Name"] for s in even) == [f"{prefix}/s0", f"{prefix}/s2", f"{prefix}/s4"]
-    not_odd = sm.list_secrets(Filters=[{"Key": "name", "Values": [prefix]}, {"Key": "tag-value", "Values": ["!odd"]}])
+    not_odd = sm.list_secrets(
+        Filters=[{"Key": "name", "Values": [prefix]}, {"Key": "tag-value", "Values": ["!odd"]}]
+    )
     assert len(not_odd["SecretList"]) == 3
-    described = sm.list_secrets(Filters=[{"Key": "name", "Values": [prefix]}, {"Key": "description", "Values": ["number 3"]}])
+    described = sm.list_secrets(
+        Filters=[
+            {"Key": "name", "Values": [prefix]},
+            {"Key": "description", "Values": ["number 3"]},
+        ]
+    )
     assert [s["Name"] for s in described["SecretList"]] == [f"{prefix}/s3"]
     pages = sm.get_paginator("list_secrets").paginate(
-        Filters=[{"Key": "name", "Values": [prefix]}], SortOrder="asc", PaginationConfig={"PageSize": 2}
+        Filters=[{"Key": "name", "Values": [prefix]}],
+        SortOrder="asc",
+        PaginationConfig={"PageSize": 2},
     )
     names = [s["Name"] for page in pages for s in page["SecretList"]]
     assert names == [f"{prefix}/s{i}" for i in range(5)]
@@ -246,7 +275,10 @@ def test_tags(sm) -> None:  # type: ignore[no-untyped-def]
     name = unique()
     sm.create_secret(Name=name, SecretString="x", Tags=[{"Key": "a", "Value": "1"}])
     sm.tag_resource(SecretId=name, Tags=[{"Key": "b", "Value": "2"}, {"Key": "a", "Value": "3"}])
-    assert sm.describe_secret(SecretId=name)["Tags"] == [{"Key": "a", "Value": "3"}, {"Key": "b", "Value": "2"}]
+    assert sm.describe_secret(SecretId=name)["Tags"] == [
+        {"Key": "a", "Value": "3"},
+        {"Key": "b", "Value": "2"},
+    ]
     sm.untag_resource(SecretId=name, TagKeys=["a"])
     assert sm.describe_secret(SecretId=name)["Tags"] == [{"Key": "b", "Value": "2"}]
 
@@ -259,13 +291,22 @@ def test_resource_policies(sm) -> None:  # type: ignore[no-untyped-def]
         {
             "Version": "2012-10-17",
             "Statement": [
-                {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"}, "Action": "secretsmanager:GetSecretValue", "Resource": "*"}
+                {
+                    "Effect": "Allow",
+                    "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"},
+                    "Action": "secretsmanager:GetSecretValue",
+                    "Resource": "*",
+                }
             ],
         }
     )
     sm.put_resource_policy(SecretId=name, ResourcePolicy=document)
-    assert json.loads(sm.get_resource_policy(SecretId=name)["ResourcePolicy"]) == json.loads(document)
-    public = json.dumps({"Statement": [{"Effect": "Allow", "Principal": "*", "Action": "*", "Resource": "*"}]})
+    assert json.loads(sm.get_resource_policy(SecretId=name)["ResourcePolicy"]) == json.loads(
+        document
+    )
+    public = json.dumps(
+        {"Statement": [{"Effect": "Allow", "Principal": "*", "Action": "*", "Resource": "*"}]}
+    )
     with pytest.raises(ClientError) as exc:
         sm.put_resource_policy(SecretId=name, ResourcePolicy=public, BlockPublicPolicy=True)
     assert error_code(exc) == "PublicPolicyException"
@@ -283,10 +324,17 @@ def test_get_random_password(sm) -> None:  # type: ignore[no-untyped-def]
     assert len(password) == 32
     assert any(c.islower() for c in password) and any(c.isupper() for c in password)
     assert any(c.isdigit() for c in password)
-    plain = sm.get_random_password(PasswordLength=50, ExcludePunctuation=True, ExcludeCharacters="abc")["RandomPassword"]
+    plain = sm.get_random_password(
+        PasswordLength=50, ExcludePunctuation=True, ExcludeCharacters="abc"
+    )["RandomPassword"]
     assert len(plain) == 50 and not set(plain) & set(string.punctuation + "abc")
     with pytest.raises(ClientError) as exc:
-        sm.get_random_password(ExcludeNumbers=True, ExcludePunctuation=True, ExcludeUppercase=True, ExcludeLowercase=True)
+        sm.get_random_password(
+            ExcludeNumbers=True,
+            ExcludePunctuation=True,
+            ExcludeUppercase=True,
+            ExcludeLowercase=True,
+        )
     assert error_code(exc) == "InvalidParameterException"
 
 
@@ -298,7 +346,11 @@ def test_batch_get_secret_value(sm) -> None:  # type: ignore[no-untyped-def]
     out = sm.batch_get_secret_value(SecretIdList=[a, b, missing])
     assert {v["Name"]: v["SecretString"] for v in out["SecretValues"]} == {a: "A", b: "B"}
     assert out["Errors"] == [
-        {"SecretId": missing, "ErrorCode": "ResourceNotFoundException", "Message": "Secrets Manager can't find the specified secret."}
+        {
+            "SecretId": missing,
+            "ErrorCode": "ResourceNotFoundException",
+            "Message": "Secrets Manager can't find the specified secret.",
+        }
     ]
 
 
@@ -306,7 +358,9 @@ def test_rotation_is_not_implemented_yet(sm) -> None:  # type: ignore[no-untyped
     name = unique()
     sm.create_secret(Name=name, SecretString="x")
     with pytest.raises(ClientError) as exc:
-        sm.rotate_secret(SecretId=name, RotationLambdaARN="arn:aws:lambda:us-east-1:000000000000:function:rotate")
+        sm.rotate_secret(
+            SecretId=name, RotationLambdaARN="arn:aws:lambda:us-east-1:000000000000:function:rotate"
+        )
     assert error_code(exc) == "NotImplemented"
     assert "rotation" in exc.value.response["Error"]["Message"]
     assert exc.value.response["ResponseMetadata"]["HTTPStatusCode"] == 501
@@ -319,8 +373,18 @@ def test_aws_cli_get_secret_value(server: LiveServer, sm) -> None:  # type: igno
     env["PATH"] = f"{BIN}:{env.get('PATH', '')}"
     for secret_id in (name, arn):
         done = subprocess.run(
-            ["aws", "secretsmanager", "get-secret-value", "--secret-id", secret_id, "--output", "json"],
-            env=env, capture_output=True, text=True,
+            [
+                "aws",
+                "secretsmanager",
+                "get-secret-value",
+                "--secret-id",
+                secret_id,
+                "--output",
+                "json",
+            ],
+            env=env,
+            capture_output=True,
+            text=True,
         )
         assert done.returncode == 0, done.stderr
         out = json.loads(done.stdout)
@@ -335,7 +399,12 @@ def test_resource_policy_reaches_iam(sm) -> None:  # type: ignore[no-untyped-def
         {
             "Version": "2012-10-17",
             "Statement": [
-                {"Effect": "Deny", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"}, "Action": "secretsmanager:GetSecretValue", "Resource": "*"}
+                {
+                    "Effect": "Deny",
+                    "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"},
+                    "Action": "secretsmanager:GetSecretValue",
+                    "Resource": "*",
+                }
             ],
         }
     )

@@ -32,7 +32,9 @@ def root() -> str:
 
 
 def test_put_and_get_string_parameters(ssm, root: str, server: LiveServer) -> None:  # type: ignore[no-untyped-def]
-    out = ssm.put_parameter(Name=f"{root}/app/url", Value="http://x", Type="String", Description="the url")
+    out = ssm.put_parameter(
+        Name=f"{root}/app/url", Value="http://x", Type="String", Description="the url"
+    )
     assert out == {"Version": 1, "Tier": "Standard", "ResponseMetadata": out["ResponseMetadata"]}
     param = ssm.get_parameter(Name=f"{root}/app/url")["Parameter"]
     assert param["Value"] == "http://x" and param["Type"] == "String" and param["Version"] == 1
@@ -63,7 +65,9 @@ def test_overwrite_makes_versions(ssm, root: str) -> None:  # type: ignore[no-un
         ssm.put_parameter(Name=name, Value="two", Type="String")
     assert error_code(exc) == "ParameterAlreadyExists"
     assert ssm.put_parameter(Name=name, Value="two", Overwrite=True)["Version"] == 2
-    assert ssm.put_parameter(Name=name, Value="three", Type="String", Overwrite=True)["Version"] == 3
+    assert (
+        ssm.put_parameter(Name=name, Value="three", Type="String", Overwrite=True)["Version"] == 3
+    )
     assert ssm.get_parameter(Name=name)["Parameter"]["Value"] == "three"
     first = ssm.get_parameter(Name=f"{name}:1")["Parameter"]
     assert first["Value"] == "one" and first["Version"] == 1 and first["Selector"] == ":1"
@@ -73,7 +77,9 @@ def test_overwrite_makes_versions(ssm, root: str) -> None:  # type: ignore[no-un
     history = ssm.get_parameter_history(Name=name)["Parameters"]
     assert [h["Value"] for h in history] == ["one", "two", "three"]
     assert all(h["Description"] == "first" for h in history)
-    pages = ssm.get_paginator("get_parameter_history").paginate(Name=name, PaginationConfig={"PageSize": 2})
+    pages = ssm.get_paginator("get_parameter_history").paginate(
+        Name=name, PaginationConfig={"PageSize": 2}
+    )
     assert [h["Version"] for page in pages for h in page["Parameters"]] == [1, 2, 3]
     with pytest.raises(ClientError) as exc:
         ssm.put_parameter(Name=name, Value="x", Overwrite=True, Tags=[{"Key": "a", "Value": "b"}])
@@ -84,15 +90,21 @@ def test_labels_and_label_selectors(ssm, root: str) -> None:  # type: ignore[no-
     name = f"{root}/model"
     for value in ("v1", "v2", "v3"):
         ssm.put_parameter(Name=name, Value=value, Type="String", Overwrite=True)
-    out = ssm.label_parameter_version(Name=name, ParameterVersion=1, Labels=["prod", "stable", "1bad", "awsx"])
+    out = ssm.label_parameter_version(
+        Name=name, ParameterVersion=1, Labels=["prod", "stable", "1bad", "awsx"]
+    )
     assert out["ParameterVersion"] == 1 and sorted(out["InvalidLabels"]) == ["1bad", "awsx"]
     assert ssm.get_parameter(Name=f"{name}:prod")["Parameter"]["Value"] == "v1"
     assert ssm.get_parameter(Name=f"{name}:prod")["Parameter"]["Selector"] == ":prod"
     ssm.label_parameter_version(Name=name, Labels=["prod"])  # moves to the newest version
     assert ssm.get_parameter(Name=f"{name}:prod")["Parameter"]["Value"] == "v3"
-    history = {h["Version"]: h["Labels"] for h in ssm.get_parameter_history(Name=name)["Parameters"]}
+    history = {
+        h["Version"]: h["Labels"] for h in ssm.get_parameter_history(Name=name)["Parameters"]
+    }
     assert history == {1: ["stable"], 2: [], 3: ["prod"]}
-    removed = ssm.unlabel_parameter_version(Name=name, ParameterVersion=1, Labels=["stable", "nope"])
+    removed = ssm.unlabel_parameter_version(
+        Name=name, ParameterVersion=1, Labels=["stable", "nope"]
+    )
     assert removed["RemovedLabels"] == ["stable"] and removed["InvalidLabels"] == ["nope"]
     with pytest.raises(ClientError) as exc:
         ssm.get_parameter(Name=f"{name}:stable")
@@ -109,7 +121,10 @@ def test_get_parameters_reports_invalid_names(ssm, root: str) -> None:  # type: 
     ssm.put_parameter(Name=f"{root}/a", Value="A", Type="String")
     ssm.put_parameter(Name=f"{root}/b", Value="B", Type="String")
     out = ssm.get_parameters(Names=[f"{root}/a", f"{root}/b:1", f"{root}/missing", f"{root}/a:5"])
-    assert {p["Name"]: p["Value"] for p in out["Parameters"]} == {f"{root}/a": "A", f"{root}/b": "B"}
+    assert {p["Name"]: p["Value"] for p in out["Parameters"]} == {
+        f"{root}/a": "A",
+        f"{root}/b": "B",
+    }
     assert sorted(out["InvalidParameters"]) == sorted([f"{root}/missing", f"{root}/a:5"])
 
 
@@ -118,14 +133,20 @@ def test_get_parameters_by_path(ssm, root: str) -> None:  # type: ignore[no-unty
         ssm.put_parameter(Name=f"{root}/{name}", Value=name, Type="String")
     ssm.put_parameter(Name=f"{root}/db/password", Value="pw", Type="SecureString")
     one_level = ssm.get_parameters_by_path(Path=f"{root}/db")["Parameters"]
-    assert sorted(p["Name"] for p in one_level) == [f"{root}/db/host", f"{root}/db/password", f"{root}/db/port"]
+    assert sorted(p["Name"] for p in one_level) == [
+        f"{root}/db/host",
+        f"{root}/db/password",
+        f"{root}/db/port",
+    ]
     deep = ssm.get_paginator("get_parameters_by_path").paginate(
         Path=f"{root}/", Recursive=True, PaginationConfig={"PageSize": 2}
     )
     names = [p["Name"] for page in deep for p in page["Parameters"]]
     assert len(names) == 6 and names == sorted(names)
     secure = ssm.get_parameters_by_path(
-        Path=root, Recursive=True, WithDecryption=True,
+        Path=root,
+        Recursive=True,
+        WithDecryption=True,
         ParameterFilters=[{"Key": "Type", "Option": "Equals", "Values": ["SecureString"]}],
     )["Parameters"]
     assert [(p["Name"], p["Value"]) for p in secure] == [(f"{root}/db/password", "pw")]
@@ -140,9 +161,12 @@ def test_get_parameters_by_path(ssm, root: str) -> None:  # type: ignore[no-unty
     ssm.label_parameter_version(Name=f"{root}/db/host", Labels=["blue"])
     ssm.put_parameter(Name=f"{root}/db/host", Value="newer", Overwrite=True)
     blue = ssm.get_parameters_by_path(
-        Path=f"{root}/db", ParameterFilters=[{"Key": "Label", "Option": "Equals", "Values": ["blue"]}]
+        Path=f"{root}/db",
+        ParameterFilters=[{"Key": "Label", "Option": "Equals", "Values": ["blue"]}],
     )["Parameters"]
-    assert [(p["Name"], p["Value"], p["Version"]) for p in blue] == [(f"{root}/db/host", "db/host", 1)]
+    assert [(p["Name"], p["Value"], p["Version"]) for p in blue] == [
+        (f"{root}/db/host", "db/host", 1)
+    ]
 
 
 def test_secure_strings(ssm, root: str, server: LiveServer) -> None:  # type: ignore[no-untyped-def]
@@ -155,7 +179,9 @@ def test_secure_strings(ssm, root: str, server: LiveServer) -> None:  # type: ig
     # The default key is the AWS managed alias/aws/ssm, made on first use.
     kms = server.client("kms")
     assert kms.describe_key(KeyId="alias/aws/ssm")["KeyMetadata"]["KeyManager"] == "AWS"
-    meta = ssm.describe_parameters(ParameterFilters=[{"Key": "Name", "Values": [name]}])["Parameters"][0]
+    meta = ssm.describe_parameters(ParameterFilters=[{"Key": "Name", "Values": [name]}])[
+        "Parameters"
+    ][0]
     assert meta["KeyId"] == "alias/aws/ssm"
     history = ssm.get_parameter_history(Name=name, WithDecryption=True)["Parameters"]
     assert history[0]["Value"] == "s3cr3t"
@@ -170,10 +196,14 @@ def test_secure_strings_with_a_customer_key(ssm, root: str, server: LiveServer) 
     assert param["Value"] == "mine"
     # Without decryption the value is a KMS ciphertext that kms:Decrypt opens with the context.
     hidden = ssm.get_parameter(Name=name)["Parameter"]["Value"]
-    opened = kms.decrypt(CiphertextBlob=base64.b64decode(hidden), EncryptionContext={"PARAMETER_ARN": param["ARN"]})
+    opened = kms.decrypt(
+        CiphertextBlob=base64.b64decode(hidden), EncryptionContext={"PARAMETER_ARN": param["ARN"]}
+    )
     assert opened["Plaintext"] == b"mine" and opened["KeyId"] == key["Arn"]
     big = "x" * 6000  # advanced tier: sealed with a data key
-    ssm.put_parameter(Name=f"{root}/big", Value=big, Type="SecureString", KeyId=key["Arn"], Tier="Advanced")
+    ssm.put_parameter(
+        Name=f"{root}/big", Value=big, Type="SecureString", KeyId=key["Arn"], Tier="Advanced"
+    )
     assert ssm.get_parameter(Name=f"{root}/big", WithDecryption=True)["Parameter"]["Value"] == big
     kms.disable_key(KeyId=key["KeyId"])
     with pytest.raises(ClientError) as exc:
@@ -181,7 +211,9 @@ def test_secure_strings_with_a_customer_key(ssm, root: str, server: LiveServer) 
     assert error_code(exc) == "InvalidKeyId"
     assert ssm.get_parameter(Name=name)["Parameter"]["Value"] != "mine"  # no decryption: still fine
     with pytest.raises(ClientError) as exc:
-        ssm.put_parameter(Name=f"{root}/nokey", Value="v", Type="SecureString", KeyId="alias/missing-key")
+        ssm.put_parameter(
+            Name=f"{root}/nokey", Value="v", Type="SecureString", KeyId="alias/missing-key"
+        )
     assert error_code(exc) == "InvalidKeyId"
     with pytest.raises(ClientError) as exc:
         ssm.put_parameter(Name=f"{root}/plainkey", Value="v", Type="String", KeyId=key["KeyId"])
@@ -192,18 +224,34 @@ def test_tiers_and_sizes(ssm, root: str) -> None:  # type: ignore[no-untyped-def
     with pytest.raises(ClientError) as exc:
         ssm.put_parameter(Name=f"{root}/big", Value="x" * 5000, Type="String")
     assert error_code(exc) == "ValidationException"
-    out = ssm.put_parameter(Name=f"{root}/big", Value="x" * 5000, Type="String", Tier="Intelligent-Tiering")
+    out = ssm.put_parameter(
+        Name=f"{root}/big", Value="x" * 5000, Type="String", Tier="Intelligent-Tiering"
+    )
     assert out["Tier"] == "Advanced"
     with pytest.raises(ClientError) as exc:
         ssm.put_parameter(Name=f"{root}/big", Value="small", Overwrite=True, Tier="Standard")
     assert error_code(exc) == "ValidationException"
-    assert ssm.put_parameter(Name=f"{root}/big", Value="small", Overwrite=True)["Tier"] == "Advanced"
-    policy = json.dumps([{"Type": "Expiration", "Version": "1.0", "Attributes": {"Timestamp": "2099-01-01T00:00:00Z"}}])
+    assert (
+        ssm.put_parameter(Name=f"{root}/big", Value="small", Overwrite=True)["Tier"] == "Advanced"
+    )
+    policy = json.dumps(
+        [
+            {
+                "Type": "Expiration",
+                "Version": "1.0",
+                "Attributes": {"Timestamp": "2099-01-01T00:00:00Z"},
+            }
+        ]
+    )
     with pytest.raises(ClientError) as exc:
-        ssm.put_parameter(Name=f"{root}/p", Value="v", Type="String", Policies=policy, Tier="Standard")
+        ssm.put_parameter(
+            Name=f"{root}/p", Value="v", Type="String", Policies=policy, Tier="Standard"
+        )
     assert error_code(exc) == "ValidationException"
     ssm.put_parameter(Name=f"{root}/p", Value="v", Type="String", Policies=policy, Tier="Advanced")
-    meta = ssm.describe_parameters(ParameterFilters=[{"Key": "Name", "Values": [f"{root}/p"]}])["Parameters"][0]
+    meta = ssm.describe_parameters(ParameterFilters=[{"Key": "Name", "Values": [f"{root}/p"]}])[
+        "Parameters"
+    ][0]
     assert meta["Policies"][0]["PolicyType"] == "Expiration"
 
 
@@ -215,14 +263,24 @@ def test_allowed_pattern_and_data_type(ssm, root: str) -> None:  # type: ignore[
     with pytest.raises(ClientError) as exc:
         ssm.put_parameter(Name=f"{root}/bad", Value="x", Type="String", AllowedPattern="(")
     assert error_code(exc) == "InvalidAllowedPatternException"
-    ssm.put_parameter(Name=f"{root}/ami", Value="ami-0123456789abcdef0", Type="String", DataType="aws:ec2:image")
+    ssm.put_parameter(
+        Name=f"{root}/ami", Value="ami-0123456789abcdef0", Type="String", DataType="aws:ec2:image"
+    )
     with pytest.raises(ClientError) as exc:
         ssm.put_parameter(Name=f"{root}/dt", Value="x", Type="String", DataType="aws:nope")
     assert error_code(exc) == "ValidationException"
 
 
 def test_names_are_validated(ssm, root: str) -> None:  # type: ignore[no-untyped-def]
-    for bad in ("a/b", "/aws/mine", "awsThing", "SSM-thing", f"{root}/sp ace", f"{root}//x", f"{root}/"):
+    for bad in (
+        "a/b",
+        "/aws/mine",
+        "awsThing",
+        "SSM-thing",
+        f"{root}/sp ace",
+        f"{root}//x",
+        f"{root}/",
+    ):
         with pytest.raises(ClientError) as exc:
             ssm.put_parameter(Name=bad, Value="v", Type="String")
         assert error_code(exc) == "ValidationException", bad
@@ -240,32 +298,47 @@ def test_names_are_validated(ssm, root: str) -> None:  # type: ignore[no-untyped
 def test_describe_parameters_filters_and_pages(ssm, root: str) -> None:  # type: ignore[no-untyped-def]
     for i in range(5):
         ssm.put_parameter(
-            Name=f"{root}/d/p{i}", Value=str(i), Type="SecureString" if i == 4 else "String",
+            Name=f"{root}/d/p{i}",
+            Value=str(i),
+            Type="SecureString" if i == 4 else "String",
             Tags=[{"Key": "parity", "Value": "even" if i % 2 == 0 else "odd"}],
         )
     ssm.put_parameter(Name=f"{root}/d/deeper/q", Value="q", Type="String")
-    one_level = ssm.describe_parameters(ParameterFilters=[{"Key": "Path", "Values": [f"{root}/d"]}])["Parameters"]
+    one_level = ssm.describe_parameters(
+        ParameterFilters=[{"Key": "Path", "Values": [f"{root}/d"]}]
+    )["Parameters"]
     assert sorted(p["Name"] for p in one_level) == [f"{root}/d/p{i}" for i in range(5)]
     recursive = ssm.describe_parameters(
         ParameterFilters=[{"Key": "Path", "Option": "Recursive", "Values": [f"{root}/d"]}]
     )["Parameters"]
     assert len(recursive) == 6
     even = ssm.describe_parameters(
-        ParameterFilters=[{"Key": "Path", "Values": [f"{root}/d"]}, {"Key": "tag:parity", "Values": ["even"]}]
+        ParameterFilters=[
+            {"Key": "Path", "Values": [f"{root}/d"]},
+            {"Key": "tag:parity", "Values": ["even"]},
+        ]
     )["Parameters"]
     assert sorted(p["Name"] for p in even) == [f"{root}/d/p0", f"{root}/d/p2", f"{root}/d/p4"]
     secure = ssm.describe_parameters(
-        ParameterFilters=[{"Key": "Name", "Option": "BeginsWith", "Values": [f"{root}/d/"]}, {"Key": "Type", "Values": ["SecureString"]}]
+        ParameterFilters=[
+            {"Key": "Name", "Option": "BeginsWith", "Values": [f"{root}/d/"]},
+            {"Key": "Type", "Values": ["SecureString"]},
+        ]
     )["Parameters"]
     assert [p["Name"] for p in secure] == [f"{root}/d/p4"] and secure[0]["KeyId"] == "alias/aws/ssm"
-    legacy = ssm.describe_parameters(Filters=[{"Key": "Name", "Values": [f"{root}/d/p"]}])["Parameters"]
+    legacy = ssm.describe_parameters(Filters=[{"Key": "Name", "Values": [f"{root}/d/p"]}])[
+        "Parameters"
+    ]
     assert len(legacy) == 5
     pages = ssm.get_paginator("describe_parameters").paginate(
-        ParameterFilters=[{"Key": "Path", "Option": "Recursive", "Values": [root]}], PaginationConfig={"PageSize": 4}
+        ParameterFilters=[{"Key": "Path", "Option": "Recursive", "Values": [root]}],
+        PaginationConfig={"PageSize": 4},
     )
     assert len([p for page in pages for p in page["Parameters"]]) == 6
     with pytest.raises(ClientError) as exc:
-        ssm.describe_parameters(ParameterFilters=[{"Key": "Path", "Option": "Sideways", "Values": [root]}])
+        ssm.describe_parameters(
+            ParameterFilters=[{"Key": "Path", "Option": "Sideways", "Values": [root]}]
+        )
     assert error_code(exc) == "InvalidFilterOption"
     with pytest.raises(ClientError) as exc:
         ssm.describe_parameters(NextToken="garbage")
@@ -285,11 +358,15 @@ def test_delete_parameters(ssm, root: str) -> None:  # type: ignore[no-untyped-d
 def test_tags(ssm, root: str) -> None:  # type: ignore[no-untyped-def]
     name = f"{root}/tagged"
     ssm.put_parameter(Name=name, Value="v", Type="String", Tags=[{"Key": "team", "Value": "ml"}])
-    ssm.add_tags_to_resource(ResourceType="Parameter", ResourceId=name, Tags=[{"Key": "env", "Value": "dev"}])
+    ssm.add_tags_to_resource(
+        ResourceType="Parameter", ResourceId=name, Tags=[{"Key": "env", "Value": "dev"}]
+    )
     tags = ssm.list_tags_for_resource(ResourceType="Parameter", ResourceId=name)["TagList"]
     assert tags == [{"Key": "team", "Value": "ml"}, {"Key": "env", "Value": "dev"}]
     ssm.remove_tags_from_resource(ResourceType="Parameter", ResourceId=name, TagKeys=["team"])
-    assert ssm.list_tags_for_resource(ResourceType="Parameter", ResourceId=name)["TagList"] == [{"Key": "env", "Value": "dev"}]
+    assert ssm.list_tags_for_resource(ResourceType="Parameter", ResourceId=name)["TagList"] == [
+        {"Key": "env", "Value": "dev"}
+    ]
     with pytest.raises(ClientError) as exc:
         ssm.list_tags_for_resource(ResourceType="Parameter", ResourceId=f"{root}/none")
     assert error_code(exc) == "InvalidResourceId"
@@ -303,13 +380,22 @@ def test_aws_cli_put_and_get_parameter(server: LiveServer, root: str) -> None:
     env["PATH"] = f"{BIN}:{env.get('PATH', '')}"
 
     def aws(*args: str) -> dict:
-        done = subprocess.run(["aws", *args, "--output", "json"], env=env, capture_output=True, text=True)
+        done = subprocess.run(
+            ["aws", *args, "--output", "json"], env=env, capture_output=True, text=True
+        )
         assert done.returncode == 0, done.stderr
         return json.loads(done.stdout) if done.stdout.strip() else {}
 
     name = f"{root}/cli/token"
-    assert aws("ssm", "put-parameter", "--name", name, "--value", "cli-value", "--type", "SecureString")["Version"] == 1
+    assert (
+        aws(
+            "ssm", "put-parameter", "--name", name, "--value", "cli-value", "--type", "SecureString"
+        )["Version"]
+        == 1
+    )
     got = aws("ssm", "get-parameter", "--name", name, "--with-decryption")["Parameter"]
     assert got["Value"] == "cli-value" and got["Type"] == "SecureString"
-    listed = aws("ssm", "get-parameters-by-path", "--path", f"{root}/cli", "--with-decryption")["Parameters"]
+    listed = aws("ssm", "get-parameters-by-path", "--path", f"{root}/cli", "--with-decryption")[
+        "Parameters"
+    ]
     assert [p["Value"] for p in listed] == ["cli-value"]

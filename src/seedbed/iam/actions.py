@@ -12,7 +12,7 @@ import json
 import re
 import threading
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -29,6 +29,13 @@ PathLookup = Callable[[str, str], "str | None"]
 class Field:
     path: tuple[str, ...]  # "Delete", "Objects[]", "Key"
     filters: tuple[str, ...]
+    #: The member name when the path is one plain member (the common case, read directly).
+    simple: str | None = None
+
+
+def _field(path: tuple[str, ...], filters: tuple[str, ...]) -> Field:
+    plain = len(path) == 1 and not path[0].endswith("[]") and not path[0].startswith("$")
+    return Field(path, filters, path[0] if plain else None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +48,21 @@ class Template:
 
 
 @dataclass(frozen=True, slots=True)
+class KeySpec:
+    """Where a condition key's value is in the request: a member path, or a tag carrier."""
+
+    kind: str  # "path", "tags", "tagkeys", "querytags", "querytagkeys"
+    path: tuple[str, ...]
+
+
+def _spec(text: str) -> KeySpec:
+    if text.startswith("@"):
+        kind, path = text[1:].split(":", 1)
+        return KeySpec(kind, tuple(path.split(".")))
+    return KeySpec("path", tuple(text.split(".")))
+
+
+@dataclass(frozen=True, slots=True)
 class Check:
     """One authorization an operation needs: ``action`` on each of ``resources``."""
 
@@ -49,6 +71,9 @@ class Check:
     when: str | None  # a parameter that must be present for the check to apply
     unless: str | None  # a parameter that must be absent
     keys: tuple[tuple[str, tuple[str, ...]], ...]  # (condition key, extractor specs)
+    #: The same, compiled for on-demand look-up: exact keys, and tag-key prefixes.
+    exact: dict[str, tuple[KeySpec, ...]] = field(default_factory=dict, compare=False, hash=False)
+    prefixes: tuple[tuple[str, tuple[KeySpec, ...]], ...] = ()
 
     def applies(self, params: Mapping[str, Any]) -> bool:
         if self.when is not None and _missing(params.get(self.when)):
@@ -67,7 +92,7 @@ def _compile_template(text: str) -> Template:
         if match.start() > last:
             parts.append(text[last : match.start()])
         expr = match.group(1).split("|")
-        parts.append(Field(tuple(expr[0].split(".")), tuple(expr[1:])))
+        parts.append(_field(tuple(expr[0].split(".")), tuple(expr[1:])))
         last = match.end()
     if last < len(text):
         parts.append(text[last:])
@@ -76,12 +101,23 @@ def _compile_template(text: str) -> Template:
 
 def _compile_check(raw: Mapping[str, Any]) -> Check:
     keys = tuple((key, tuple(specs)) for key, specs in (raw.get("keys") or {}).items())
+    exact: dict[str, tuple[KeySpec, ...]] = {}
+    prefixes: list[tuple[str, tuple[KeySpec, ...]]] = []
+    for key, specs in keys:
+        compiled = tuple(_spec(s) for s in specs)
+        lowered = key.lower()
+        if lowered.endswith(("/*", "/<key>", "/${tagkey}")):
+            prefixes.append((lowered.rsplit("/", 1)[0] + "/", compiled))
+        else:
+            exact[lowered] = compiled
     return Check(
         action=raw["action"],
         resources=tuple(_compile_template(r) for r in raw.get("resources") or ["*"]),
         when=raw.get("if"),
         unless=raw.get("unless"),
         keys=keys,
+        exact=exact,
+        prefixes=tuple(prefixes),
     )
 
 
@@ -136,6 +172,9 @@ def checks(service: str, operation: str) -> tuple[Check, ...]:
 
 def _walk(value: Any, path: tuple[str, ...]) -> list[Any]:
     """The values at ``path`` (``X[]`` expands a list)."""
+    if len(path) == 1 and not path[0].endswith("[]"):
+        found = value.get(path[0]) if isinstance(value, dict) else None
+        return [] if found is None else [found]
     current = [value]
     for segment in path:
         expand = segment.endswith("[]")
@@ -206,12 +245,24 @@ def render(template: Template, params: Mapping[str, Any], env: Env) -> list[str]
         if isinstance(part, str):
             results = [r + part for r in results]
             continue
-        if part.path == ("$region",):
+        simple = part.simple
+        if simple is not None:
+            value = params.get(simple)
+            if type(value) is str:
+                values = [value]
+            elif value is None or isinstance(value, (dict, list)):
+                values = []
+            else:
+                values = [_text(value)]
+        elif part.path == ("$region",):
             values = [env.region]
         elif part.path == ("$account",):
             values = [env.account]
         else:
             values = [_text(v) for v in _walk(params, part.path) if not isinstance(v, (Mapping, list))]
+        if len(values) == 1 and not part.filters:
+            results = [r + values[0] for r in results]
+            continue
         if not values:
             results = [r + "*" for r in results]
             continue
@@ -238,37 +289,66 @@ def _tags(value: Any) -> dict[str, str]:
     return out
 
 
-def request_keys(check: Check, params: Mapping[str, Any]) -> dict[str, tuple[str, ...]]:
-    """The condition keys this request carries for ``check``, lower-cased."""
-    out: dict[str, tuple[str, ...]] = {}
-    for key, specs in check.keys:
-        lowered = key.lower()
+def _tag_values(spec: KeySpec, params: Mapping[str, Any]) -> dict[str, str] | None:
+    raw = _walk(params, spec.path)
+    if not raw:
+        return None
+    if spec.kind.startswith("query"):
+        return dict(parse_qsl(str(raw[0]), keep_blank_values=True))
+    return _tags(raw[0])
+
+
+def _values(spec: KeySpec, params: Mapping[str, Any]) -> tuple[str, ...] | None:
+    flat: list[str] = []
+    for value in _walk(params, spec.path):
+        if isinstance(value, list):
+            flat.extend(_text(v) for v in value)
+        elif not isinstance(value, Mapping):
+            flat.append(_text(value))
+    return tuple(flat) if flat else None
+
+
+def request_value(check: Check, params: Mapping[str, Any], key: str) -> tuple[str, ...] | None:
+    """One condition key's value in this request (``key`` lower-cased), computed on demand: most
+    requests meet no condition, and extracting every key up front costs more than deciding."""
+    specs = check.exact.get(key)
+    if specs is not None:
         for spec in specs:
-            if spec.startswith("@"):
-                kind, path = spec[1:].split(":", 1)
-                raw = _walk(params, tuple(path.split(".")))
-                if not raw:
-                    continue
-                if kind.startswith("query"):
-                    tags = dict(parse_qsl(str(raw[0]), keep_blank_values=True))
-                else:
-                    tags = _tags(raw[0])
-                if kind.endswith("tagkeys"):
-                    out[lowered] = tuple(tags)
-                else:
-                    prefix = lowered.rsplit("/", 1)[0] + "/"
+            if spec.kind == "path":
+                found = _values(spec, params)
+            else:
+                tags = _tag_values(spec, params)
+                found = tuple(tags) if tags is not None else None
+            if found is not None:
+                return found
+        return None
+    for prefix, prefix_specs in check.prefixes:
+        if key.startswith(prefix):
+            wanted = key[len(prefix) :]
+            for spec in prefix_specs:
+                tags = _tag_values(spec, params)
+                if tags is not None:
                     for tag_key, tag_value in tags.items():
-                        out[prefix + tag_key.lower()] = (tag_value,)
-                break
-            values = _walk(params, tuple(spec.split(".")))
-            flat: list[str] = []
-            for value in values:
-                if isinstance(value, list):
-                    flat.extend(_text(v) for v in value)
-                elif not isinstance(value, Mapping):
-                    flat.append(_text(value))
-            if flat:
-                out[lowered] = tuple(flat)
+                        if tag_key.lower() == wanted:
+                            return (tag_value,)
+                    return None
+    return None
+
+
+def request_keys(check: Check, params: Mapping[str, Any]) -> dict[str, tuple[str, ...]]:
+    """Every condition key this request carries for ``check``, lower-cased (for the simulator and
+    for tests; the authorizer asks :func:`request_value` per key)."""
+    out: dict[str, tuple[str, ...]] = {}
+    for key, specs in check.exact.items():
+        value = request_value(check, params, key)
+        if value is not None:
+            out[key] = value
+    for prefix, specs in check.prefixes:
+        for spec in specs:
+            tags = _tag_values(spec, params)
+            if tags is not None:
+                for tag_key, tag_value in tags.items():
+                    out[prefix + tag_key.lower()] = (tag_value,)
                 break
     return out
 

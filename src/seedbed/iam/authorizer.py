@@ -13,15 +13,16 @@ Seedbed's own calls with no principal (``dispatch.invoke`` with ``principal=None
 
 from __future__ import annotations
 
+import itertools
 import logging
-from collections.abc import Mapping
-from datetime import datetime, timezone
+import time
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from seedbed.errors import AccessDenied
 from seedbed.iam import actions, evaluator, resources, sources  # noqa: F401  (sources registers S3)
 from seedbed.iam.context_keys import INTERNAL_SOURCE, ConditionContext, Values
-from seedbed.iam.decisions import DecisionLog, statements_json
+from seedbed.iam.decisions import DecisionLog
 from seedbed.iam.document import MalformedPolicyDocument, PolicyKind, parse
 from seedbed.iam.evaluator import Caller, Decision, NamedPolicy, Outcome, PrincipalKind
 from seedbed.iam.principals import PolicyCache, PrincipalInfo
@@ -40,6 +41,8 @@ TRUST_ACTIONS = frozenset(
 #: S3 lets the bucket owner's root user manage the bucket policy even when it denies them.
 ROOT_ALWAYS = frozenset({"s3:getbucketpolicy", "s3:putbucketpolicy", "s3:deletebucketpolicy"})
 _QUERY_PROTOCOLS = frozenset({"query", "ec2", "rest-xml"})
+#: How long a condition-free decision is reused (IAM writes in this process clear it at once).
+CACHE_SECONDS = 2.0
 
 
 def access_denied(service: str, message: str) -> AccessDenied:
@@ -61,14 +64,20 @@ class Authorizer:
         self.policies = PolicyCache(backend.db)
         self.decisions = DecisionLog(backend.db)
         self._paths: dict[tuple[str, str, str], str | None] = {}
+        self._seq = itertools.count(int(time.time() * 1000) % 1_000_000_000)
+        #: Decisions that consulted no condition key and no resource policy depend only on the
+        #: principal's policies, the action and the resource: (key) -> (expires, decision).
+        self._cache: dict[tuple[str, str, str, str], tuple[float, Decision]] = {}
+        self._sources: dict[str, bool] = {}
 
     def close(self) -> None:
         self.decisions.close()
 
     def invalidate(self) -> None:
-        """IAM changed: forget compiled policies and entity paths (this process, at once)."""
+        """IAM changed: forget compiled policies, decisions and entity paths (this process, at once)."""
         self.policies.invalidate()
         self._paths.clear()
+        self._cache.clear()
 
     # --- the request hook -------------------------------------------------------------------
 
@@ -85,10 +94,10 @@ class Authorizer:
         for check in checks:
             if not check.applies(params):
                 continue
-            keys = actions.request_keys(check, params) if check.keys else {}
+            lookup = _request_lookup(check, params) if check.keys else None
             for template in check.resources:
                 for resource in actions.render(template, params, env):
-                    self._enforce(ctx, info, check.action, resource, keys)
+                    self._enforce(ctx, info, check.action, resource, _NO_KEYS, lookup)
 
     def check_pass_role(
         self,
@@ -133,6 +142,7 @@ class Authorizer:
         action: str,
         resource: str,
         request_keys: dict[str, Values],
+        request_lookup: Callable[[str], Values | None] | None = None,
     ) -> Decision | None:
         """The decision, or None when the root user acts on a resource without a policy (allowed
         without evaluation, and not recorded)."""
@@ -144,7 +154,7 @@ class Authorizer:
         owner = _arn_account(resource) or caller.account
         if trust:
             resource_policy = self._trust_policy(resource)
-        elif resource != "*" and resources.has_policy_source(self.backend, resource):
+        elif resource != "*" and self._has_source(resource):
             found = resources.policy_for(self.backend, ctx, resource)
             if found is not None:
                 owner = found.owner_account or owner
@@ -155,6 +165,12 @@ class Authorizer:
         if caller.is_root and not trust and owner == caller.account:
             if (resource_policy is None and not required) or lowered in ROOT_ALWAYS:
                 return None
+        plain = resource_policy is None and not trust and not required and ctx.principal is not None
+        if plain:
+            key = (ctx.principal.access_key_id, action, resource, owner)  # type: ignore[union-attr]
+            hit = self._cache.get(key)
+            if hit is not None and hit[0] > time.monotonic():
+                return hit[1]
         lookup = ConditionContext(
             ctx,
             caller,
@@ -163,8 +179,9 @@ class Authorizer:
             owner,
             request_keys,
             lambda key: self._resource_key(ctx, resource, key),
+            request_lookup,
         )
-        return evaluator.evaluate(
+        decision = evaluator.evaluate(
             caller,
             action,
             resource,
@@ -175,11 +192,30 @@ class Authorizer:
             trust=trust,
             resource_policy_required=required,
         )
+        if plain and not lookup.consulted and not request_keys:
+            if len(self._cache) > 50_000:
+                self._cache.clear()
+            self._cache[key] = (time.monotonic() + CACHE_SECONDS, decision)
+        return decision
+
+    def _has_source(self, resource: str) -> bool:
+        parts = resource.split(":", 3)
+        service = parts[2] if len(parts) > 3 else ""
+        found = self._sources.get(service)
+        if found is None:
+            found = self._sources[service] = resources.has_policy_source(self.backend, resource)
+        return found
 
     def _enforce(
-        self, ctx: RequestContext, info: PrincipalInfo, action: str, resource: str, keys: dict[str, Values]
+        self,
+        ctx: RequestContext,
+        info: PrincipalInfo,
+        action: str,
+        resource: str,
+        keys: dict[str, Values],
+        lookup: Callable[[str], Values | None] | None = None,
     ) -> None:
-        decision = self.decide(ctx, info, action, resource, keys)
+        decision = self.decide(ctx, info, action, resource, keys, lookup)
         if decision is None:
             return
         self._record(ctx, info.caller, decision)
@@ -187,25 +223,16 @@ class Authorizer:
             raise access_denied(ctx.service, evaluator.message(info.caller, decision))
 
     def _record(self, ctx: RequestContext, caller: Caller, decision: Decision) -> None:
-        seq = getattr(ctx, "_iam_seq", 0)
-        try:
-            ctx._iam_seq = seq + 1  # type: ignore[attr-defined]
-        except AttributeError:
-            pass
         self.decisions.record(
-            {
-                "request_id": ctx.request_id,
-                "seq": seq,
-                "time": datetime.now(timezone.utc),
-                "account_id": caller.account or None,
-                "principal_arn": caller.arn if caller.kind is not PrincipalKind.ANONYMOUS else None,
-                "action": decision.action,
-                "resource": decision.resource,
-                "decision": decision.outcome.value,
-                "mode": self.mode,
-                "reason": decision.reason,
-                "statements": statements_json([hit.describe() for hit in decision.deciding]),
-            }
+            (
+                ctx.request_id,
+                next(self._seq),  # increasing: orders a request's decisions, keeps keys unique
+                time.time(),
+                caller.account,
+                caller.arn if caller.kind is not PrincipalKind.ANONYMOUS else None,
+                decision,
+                self.mode,
+            )
         )
 
     # --- helpers ------------------------------------------------------------------------------
@@ -260,6 +287,11 @@ class Authorizer:
 
 
 _arn_account = evaluator.resource_owner
+_NO_KEYS: dict[str, Values] = {}
+
+
+def _request_lookup(check: actions.Check, params: Mapping[str, Any]) -> Callable[[str], Values | None]:
+    return lambda key: actions.request_value(check, params, key)
 
 
 _resource_policy_cache: dict[str, NamedPolicy | None] = {}

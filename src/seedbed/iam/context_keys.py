@@ -31,7 +31,10 @@ _UNSET = object()
 class ConditionContext:
     """Callable ``key -> values | None`` for one action on one resource."""
 
-    __slots__ = ("_values", "_ctx", "_caller", "_principal_tags", "_resource", "_owner", "_resource_keys")
+    __slots__ = (
+        "_values", "_ctx", "_caller", "_principal_tags", "_resource", "_owner", "_resource_keys",
+        "_request_keys", "consulted",
+    )
 
     def __init__(
         self,
@@ -42,19 +45,25 @@ class ConditionContext:
         owner_account: str,
         request_keys: dict[str, Values],
         resource_keys: Callable[[str], Values | None] | None = None,
+        request_lookup: Callable[[str], Values | None] | None = None,
     ) -> None:
-        self._values: dict[str, Values | None] = dict(request_keys)
+        self._values: dict[str, Values | None] = dict(request_keys) if request_keys else {}
+        self._request_keys = request_lookup
         self._ctx = ctx
         self._caller = caller
         self._principal_tags = principal_tags
         self._resource = resource
         self._owner = owner_account
         self._resource_keys = resource_keys
+        #: Whether any condition or policy variable asked for a key (else the decision depends
+        #: only on the policies, the action and the resource, and may be cached).
+        self.consulted = False
 
     def set(self, key: str, value: Values | None) -> None:
         self._values[key.lower()] = value
 
     def __call__(self, key: str) -> Values | None:
+        self.consulted = True
         found = self._values.get(key, _UNSET)
         if found is _UNSET:
             found = self._compute(key)
@@ -62,6 +71,10 @@ class ConditionContext:
         return found  # type: ignore[return-value]
 
     def _compute(self, key: str) -> Values | None:
+        if self._request_keys is not None:
+            found = self._request_keys(key)
+            if found is not None:
+                return found
         compute = _GLOBAL.get(key)
         if compute is not None:
             return compute(self)

@@ -33,8 +33,10 @@ class DecisionLog:
         self._thread = threading.Thread(target=self._run, name="seedbed-iam-decisions", daemon=True)
         self._thread.start()
 
-    def record(self, row: dict[str, Any]) -> None:
-        self._queue.put(row)
+    def record(self, row: dict[str, Any] | tuple[Any, ...]) -> None:
+        """Queue a decision: a row, or a tuple that :func:`to_row` turns into one later (off the
+        request path: serializing the deciding statements costs more than deciding)."""
+        self._queue.put(row)  # type: ignore[arg-type]
 
     def flush(self, timeout: float = 10.0) -> None:
         done = threading.Event()
@@ -76,8 +78,9 @@ class DecisionLog:
         if not batch:
             return
         try:
+            rows = [item if isinstance(item, dict) else to_row(item) for item in batch]
             with self._db.begin() as conn:
-                store.append_decisions(conn, batch)
+                store.append_decisions(conn, rows)
         except Exception:  # the decisions are diagnostics: never take the server down for them
             log.exception("could not write %d IAM decisions", len(batch))
             return
@@ -96,6 +99,24 @@ class DecisionLog:
 
 def statements_json(items: list[dict[str, Any]]) -> str:
     return json.dumps(items, default=str)
+
+
+def to_row(item: tuple[Any, ...]) -> dict[str, Any]:
+    """(request id, seq, epoch seconds, account, principal ARN, Decision, mode) -> a table row."""
+    request_id, seq, epoch, account, principal_arn, decision, mode = item
+    return {
+        "request_id": request_id,
+        "seq": seq,
+        "time": datetime.fromtimestamp(epoch, timezone.utc),
+        "account_id": account or None,
+        "principal_arn": principal_arn,
+        "action": decision.action,
+        "resource": decision.resource,
+        "decision": decision.outcome.value,
+        "mode": mode,
+        "reason": decision.reason,
+        "statements": statements_json([hit.describe() for hit in decision.deciding]),
+    }
 
 
 def read(db: Database, request_id: str) -> list[dict[str, Any]]:

@@ -50,7 +50,7 @@ OPERATION_ACTIONS: dict[str, dict[str, list[dict[str, Any]]]] = {
         "ListObjectsV2": _bucket("ListBucket"),
         "ListObjectVersions": _bucket("ListBucketVersions"),
         "ListBuckets": [_s3("ListAllMyBuckets", "*")],
-        "ListDirectoryBuckets": [_s3("ListAllMyDirectoryBuckets", "*")],
+        "ListDirectoryBuckets": [{"action": "s3express:ListAllMyDirectoryBuckets", "resources": ["*"]}],
         "ListMultipartUploads": _bucket("ListBucketMultipartUploads"),
         "ListParts": [_s3("ListMultipartUploadParts", S3_OBJECT)],
         "GetObject": _versioned("GetObject", "GetObjectVersion"),

@@ -206,6 +206,14 @@ class PolicyCache:
         return self._cached(("session", principal.access_key_id), load)  # type: ignore[return-value]
 
     def principal(self, principal: Principal) -> PrincipalInfo:
+        """Everything the evaluator needs about ``principal`` (cached like its parts)."""
+        key = ("principal", principal.access_key_id, principal.arn)
+        hit = self._cache.get(key)
+        if hit is not None and hit[0] > time.monotonic():
+            return hit[1]  # type: ignore[return-value]
+        return self._cached(key, lambda: self._principal(principal))  # type: ignore[return-value]
+
+    def _principal(self, principal: Principal) -> PrincipalInfo:
         caller = caller_for(principal)
         if caller.is_root:
             return PrincipalInfo(caller, PolicySet(), {})

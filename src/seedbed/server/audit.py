@@ -51,6 +51,11 @@ SENSITIVE = frozenset(
     )
 )
 
+#: Top-level members hidden only for one operation (a global rule would also hide tag values).
+SENSITIVE_BY_OPERATION: dict[tuple[str, str], frozenset[str]] = {
+    ("ssm", "PutParameter"): frozenset({"Value"}),
+}
+
 READ_ONLY_PREFIXES = ("Get", "List", "Describe", "Head", "Lookup", "BatchGet", "Search", "Select")
 
 
@@ -94,7 +99,9 @@ class AuditLog:
         principal = ctx.principal
         parameters = None
         if params:
-            parameters = json.dumps(redact(params), default=str)
+            hidden = SENSITIVE_BY_OPERATION.get((ctx.service, ctx.operation), frozenset())
+            visible = {k: (HIDDEN if k in hidden else v) for k, v in params.items()}
+            parameters = json.dumps(redact(visible), default=str)
             if len(parameters) > MAX_PARAMETERS_CHARS:
                 parameters = json.dumps({"truncated": True, "size": len(parameters)})
         self._queue.put(

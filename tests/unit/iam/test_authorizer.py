@@ -49,8 +49,11 @@ def test_in_process_calls_are_authorized(backend: Backend) -> None:
         asyncio.run(backend.call(reader, "s3", "CreateBucket", {"Bucket": "in-process"}))
     assert "s3:CreateBucket on resource: arn:aws:s3:::in-process" in exc.value.message
     assert asyncio.run(backend.call(reader, "s3", "ListBuckets", {}))["Buckets"] == []
-    # Seedbed's own calls (no principal) are trusted.
-    asyncio.run(backend.call(None, "s3", "CreateBucket", {"Bucket": "in-process"}))
+    root = Principal(ACCOUNT, f"arn:aws:iam::{ACCOUNT}:root", ACCOUNT, "Root", "AKIAROOT")
+    asyncio.run(backend.call(root, "s3", "CreateBucket", {"Bucket": "in-process"}))
+    # Seedbed's own calls (no principal) are not stopped by IAM.
+    internal = RequestContext("req-2", "s3", "CreateBucket", "us-east-1", "", None, source_ip="seedbed.internal")
+    backend.authorizer.authorize(internal, "CreateBucket", {"Bucket": "x"})
 
 
 def test_check_pass_role(backend: Backend) -> None:

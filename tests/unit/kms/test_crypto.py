@@ -65,7 +65,9 @@ def test_material_wrapping_is_bound_to_key_and_version() -> None:
         crypto.MaterialWrapper(os.urandom(32)).unwrap(wrapped, KEY_ID, 1)
 
 
-def test_master_key_file_is_made_once_and_private(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_master_key_file_is_made_once_and_private(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delenv(crypto.MASTER_KEY_ENV, raising=False)
     first = crypto.load_master_key(tmp_path)
     assert crypto.load_master_key(tmp_path) == first and len(first) == 32

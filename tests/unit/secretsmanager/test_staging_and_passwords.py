@@ -58,8 +58,16 @@ def test_passwords_have_each_required_class() -> None:
 def test_password_exclusions() -> None:
     password = random_password(200, exclude_punctuation=True, exclude_characters="aeiou0")
     assert not set(password) & set(PUNCTUATION + "aeiou0")
-    assert set(random_password(50, exclude_numbers=True, exclude_punctuation=True, exclude_uppercase=True)) <= set(string.ascii_lowercase)
+    assert set(
+        random_password(50, exclude_numbers=True, exclude_punctuation=True, exclude_uppercase=True)
+    ) <= set(string.ascii_lowercase)
     with pytest.raises(InvalidParameter):
         random_password(2)  # four classes required
     with pytest.raises(InvalidParameter):
-        random_password(5, exclude_numbers=True, exclude_punctuation=True, exclude_uppercase=True, exclude_lowercase=True)
+        random_password(
+            5,
+            exclude_numbers=True,
+            exclude_punctuation=True,
+            exclude_uppercase=True,
+            exclude_lowercase=True,
+        )

@@ -14,7 +14,21 @@ def test_valid_names(name: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "name", ["a/b", "/aws/x", "AWSx", "ssm-x", "/Ssm/x", "/a//b", "/a/", "/", "sp ace", "a:b", "é", "a" * 1012]
+    "name",
+    [
+        "a/b",
+        "/aws/x",
+        "AWSx",
+        "ssm-x",
+        "/Ssm/x",
+        "/a//b",
+        "/a/",
+        "/",
+        "sp ace",
+        "a:b",
+        "é",
+        "a" * 1012,
+    ],
 )
 def test_invalid_names(name: str) -> None:
     with pytest.raises(Validation):

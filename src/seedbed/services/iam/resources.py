@@ -17,7 +17,7 @@ GONE = ("NoSuchEntity",)
 
 
 def _doc(value: Any) -> str:
-    return value if isinstance(value, str) else json.dumps(value)
+    return value if isinstance(value, str) else json.dumps(value, separators=(",", ":"))
 
 
 def _tags(props: dict[str, Any]) -> list[dict[str, str]]:

@@ -272,7 +272,12 @@ def create_aws_managed(
     store.insert_alias(
         conn,
         store.Alias(
-            missing.account_id, missing.region, missing.alias_name, key.key_id, key.created, key.created
+            missing.account_id,
+            missing.region,
+            missing.alias_name,
+            key.key_id,
+            key.created,
+            key.created,
         ),
     )
     return key

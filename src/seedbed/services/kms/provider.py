@@ -45,11 +45,16 @@ DATA_KEY_BYTES = {"AES_256": 32, "AES_128": 16}
 MAX_TAGS = 50
 MAX_ON_DEMAND_ROTATIONS = 25
 DEFAULT_PAGE = 100
+#: Unwrapped materials kept in memory: a (key, version) material never changes, so the cache
+#: needs no invalidation; the key row (state, policy) is still read on every call.
+MATERIAL_CACHE_SIZE = 4096
 
 
 def _caller(ctx: RequestContext) -> Principal:
     if ctx.principal is None:
-        raise ServiceError("Missing Authentication Token", code="MissingAuthenticationToken", status=403)
+        raise ServiceError(
+            "Missing Authentication Token", code="MissingAuthenticationToken", status=403
+        )
     return ctx.principal
 
 
@@ -60,6 +65,7 @@ class KmsProvider(Provider):
         super().__init__(backend)
         self._wrapper: crypto.MaterialWrapper | None = None
         self._wrapper_lock = threading.Lock()
+        self._materials: dict[tuple[str, int], bytes] = {}
 
     # -- plumbing ---------------------------------------------------------------------------------
 
@@ -89,18 +95,27 @@ class KmsProvider(Provider):
         with self.backend.db.begin() as conn:
             return work(conn)
 
-    def _find(self, ctx: RequestContext, key_id: str, **options: bool) -> Callable[[Connection], store.Key]:
+    def _find(
+        self, ctx: RequestContext, key_id: str, **options: bool
+    ) -> Callable[[Connection], store.Key]:
         caller = _caller(ctx)
         return lambda conn: keys.find(conn, caller, ctx.region, key_id, **options)
 
     def _material(self, conn: Connection, key: store.Key, version: int) -> bytes:
+        cached = self._materials.get((key.key_id, version))
+        if cached is not None:
+            return cached
         found = store.get_material(conn, key.key_id, version)
         if found is None:
             raise InvalidCiphertext("The ciphertext refers to key material this key does not have.")
         try:
-            return self.wrapper.unwrap(found.wrapped, key.key_id, version)
+            material = self.wrapper.unwrap(found.wrapped, key.key_id, version)
         except crypto.CiphertextError as exc:
             raise ServiceError(str(exc), code="KMSInternalException", status=500) from None
+        if len(self._materials) >= MATERIAL_CACHE_SIZE:
+            self._materials.clear()
+        self._materials[(key.key_id, version)] = material
+        return material
 
     def _current_material(self, conn: Connection, key: store.Key) -> tuple[store.Key, bytes]:
         """The material new ciphertexts use, rotating first when automatic rotation is due."""
@@ -109,7 +124,11 @@ class KmsProvider(Provider):
             version = key.current_material + 1
             wrapped = self.wrapper.wrap(secrets.token_bytes(32), key.key_id, version)
             key = store.add_material(
-                conn, key, wrapped, "AUTOMATIC", now,
+                conn,
+                key,
+                wrapped,
+                "AUTOMATIC",
+                now,
                 next_rotation=now + timedelta(days=key.rotation_period_days or 365),
             )
         return key, self._material(conn, key, key.current_material)
@@ -136,14 +155,17 @@ class KmsProvider(Provider):
         spec = params.get("KeySpec") or params.get("CustomerMasterKeySpec") or "SYMMETRIC_DEFAULT"
         if spec != "SYMMETRIC_DEFAULT":
             raise Unsupported(
-                f"Seedbed's KMS supports symmetric encryption keys only (KeySpec SYMMETRIC_DEFAULT), not {spec}."
+                "Seedbed's KMS supports symmetric encryption keys only (KeySpec "
+                f"SYMMETRIC_DEFAULT), not {spec}."
             )
         usage = params.get("KeyUsage") or "ENCRYPT_DECRYPT"
         if usage != "ENCRYPT_DECRYPT":
             raise Unsupported(f"Seedbed's KMS supports KeyUsage ENCRYPT_DECRYPT only, not {usage}.")
         origin = params.get("Origin") or "AWS_KMS"
         if origin != "AWS_KMS":
-            raise Unsupported(f"Seedbed's KMS makes its own key material (Origin AWS_KMS), not {origin}.")
+            raise Unsupported(
+                f"Seedbed's KMS makes its own key material (Origin AWS_KMS), not {origin}."
+            )
         if params.get("CustomKeyStoreId") or params.get("XksKeyId"):
             raise ServiceError(
                 "Seedbed's KMS has no custom key stores.", code="CustomKeyStoreNotFoundException"
@@ -177,9 +199,7 @@ class KmsProvider(Provider):
         caller = _caller(ctx)
         found = self._tx(lambda conn: keys.purge_due(conn, caller.account_id, ctx.region))
         page, marker = _page(found, lambda k: k.key_id, params.get("Limit"), params.get("Marker"))
-        return _paged(
-            {"Keys": [{"KeyId": k.key_id, "KeyArn": k.arn} for k in page]}, marker
-        )
+        return _paged({"Keys": [{"KeyId": k.key_id, "KeyArn": k.arn} for k in page]}, marker)
 
     def update_key_description(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         find = self._admin(ctx, params, "UpdateKeyDescription")
@@ -210,7 +230,11 @@ class KmsProvider(Provider):
 
         def work(conn: Connection) -> store.Key:
             return store.update_key(
-                conn, find(conn), state="PendingDeletion", deletion_date=when, pending_window_days=days
+                conn,
+                find(conn),
+                state="PendingDeletion",
+                deletion_date=when,
+                pending_window_days=days,
             )
 
         key = self._tx(work)
@@ -248,7 +272,10 @@ class KmsProvider(Provider):
             key = find(conn)
             keys.require_usable(key)
             return store.update_key(
-                conn, key, rotation_enabled=True, rotation_period_days=days,
+                conn,
+                key,
+                rotation_enabled=True,
+                rotation_period_days=days,
                 next_rotation=store.now() + timedelta(days=days),
             )
 
@@ -268,7 +295,9 @@ class KmsProvider(Provider):
         self._tx(work)
         return {}
 
-    def get_key_rotation_status(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+    def get_key_rotation_status(
+        self, ctx: RequestContext, params: dict[str, Any]
+    ) -> dict[str, Any]:
         key = self._tx(self._find(ctx, params["KeyId"], aliases=False, other_accounts=True))
         keys.require_not_pending(key)
         out: dict[str, Any] = {"KeyRotationEnabled": key.rotation_enabled, "KeyId": key.arn}
@@ -283,10 +312,13 @@ class KmsProvider(Provider):
         def work(conn: Connection) -> store.Key:
             key = find(conn)
             keys.require_usable(key)
-            done = [m for m in store.list_materials(conn, key.key_id) if m.rotation_type == "ON_DEMAND"]
+            done = [
+                m for m in store.list_materials(conn, key.key_id) if m.rotation_type == "ON_DEMAND"
+            ]
             if len(done) >= MAX_ON_DEMAND_ROTATIONS:
                 raise LimitExceeded(
-                    f"{key.arn} has reached the limit of {MAX_ON_DEMAND_ROTATIONS} on-demand rotations."
+                    f"{key.arn} has reached the limit of "
+                    f"{MAX_ON_DEMAND_ROTATIONS} on-demand rotations."
                 )
             version = key.current_material + 1
             wrapped = self.wrapper.wrap(secrets.token_bytes(32), key.key_id, version)
@@ -314,7 +346,9 @@ class KmsProvider(Provider):
                     {
                         "KeyId": key.key_id,
                         "KeyMaterialId": crypto.material_id(key.key_id, m.version),
-                        "KeyMaterialState": "CURRENT" if m.version == key.current_material else "NON_CURRENT",
+                        "KeyMaterialState": "CURRENT"
+                        if m.version == key.current_material
+                        else "NON_CURRENT",
                         "RotationDate": m.created,
                         "RotationType": m.rotation_type,
                     }
@@ -335,17 +369,21 @@ class KmsProvider(Provider):
             key = _alias_target(conn, caller, ctx.region, params["TargetKeyId"])
             if store.get_alias(conn, caller.account_id, ctx.region, name) is not None:
                 raise AlreadyExists(
-                    f"An alias with the name {keys.alias_arn(caller.account_id, ctx.region, name)} already exists"
+                    "An alias with the name "
+                    f"{keys.alias_arn(caller.account_id, ctx.region, name)} already exists"
                 )
             now = store.now()
-            store.insert_alias(conn, store.Alias(caller.account_id, ctx.region, name, key.key_id, now, now))
+            store.insert_alias(
+                conn, store.Alias(caller.account_id, ctx.region, name, key.key_id, now, now)
+            )
             return key
 
         try:
             key = self._tx(work)
         except IntegrityError:
             raise AlreadyExists(
-                f"An alias with the name {keys.alias_arn(caller.account_id, ctx.region, name)} already exists"
+                "An alias with the name "
+                f"{keys.alias_arn(caller.account_id, ctx.region, name)} already exists"
             ) from None
         ctx.resources += [keys.alias_arn(caller.account_id, ctx.region, name), key.arn]
         return {}
@@ -359,7 +397,9 @@ class KmsProvider(Provider):
             keys.purge_due(conn, caller.account_id, ctx.region)
             alias = store.get_alias(conn, caller.account_id, ctx.region, name)
             if alias is None:
-                raise NotFound(f"Alias {keys.alias_arn(caller.account_id, ctx.region, name)} is not found.")
+                raise NotFound(
+                    f"Alias {keys.alias_arn(caller.account_id, ctx.region, name)} is not found."
+                )
             key = _alias_target(conn, caller, ctx.region, params["TargetKeyId"])
             store.retarget_alias(conn, alias, key.key_id, store.now())
 
@@ -376,7 +416,9 @@ class KmsProvider(Provider):
             keys.purge_due(conn, caller.account_id, ctx.region)
             alias = store.get_alias(conn, caller.account_id, ctx.region, name)
             if alias is None:
-                raise NotFound(f"Alias {keys.alias_arn(caller.account_id, ctx.region, name)} is not found.")
+                raise NotFound(
+                    f"Alias {keys.alias_arn(caller.account_id, ctx.region, name)} is not found."
+                )
             store.delete_alias(conn, alias)
 
         self._tx(work)
@@ -405,7 +447,9 @@ class KmsProvider(Provider):
             return sorted(out, key=lambda a: a["AliasName"])
 
         found = self._tx(work)
-        page, marker = _page(found, lambda a: a["AliasName"], params.get("Limit"), params.get("Marker"))
+        page, marker = _page(
+            found, lambda a: a["AliasName"], params.get("Limit"), params.get("Marker")
+        )
         return _paged({"Aliases": page}, marker)
 
     # -- key policies -----------------------------------------------------------------------------
@@ -462,7 +506,8 @@ class KmsProvider(Provider):
                 expected = keys.find(conn, caller, ctx.region, named, other_accounts=True)
                 if expected.key_id != key.key_id:
                     raise IncorrectKey(
-                        "The key ID in the request does not identify a KMS key that can perform this operation."
+                        "The key ID in the request does not identify a KMS "
+                        "key that can perform this operation."
                     )
             keys.require_usable(key)
             return key, self._material(conn, key, header.material_version)
@@ -473,13 +518,16 @@ class KmsProvider(Provider):
             plaintext = crypto.open_sealed(material, blob, context)
         except crypto.CiphertextError:
             raise InvalidCiphertext(
-                "The ciphertext does not decrypt: it was changed, or the encryption context differs."
+                "The ciphertext does not decrypt: it was changed, "
+                "or the encryption context differs."
             ) from None
         return key, header.material_version, plaintext
 
     def encrypt(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         _check_algorithm(params.get("EncryptionAlgorithm"))
-        key, blob = self._seal(ctx, params["KeyId"], params["Plaintext"], params.get("EncryptionContext"))
+        key, blob = self._seal(
+            ctx, params["KeyId"], params["Plaintext"], params.get("EncryptionContext")
+        )
         _dry_run(params)
         return {"CiphertextBlob": blob, "KeyId": key.arn, "EncryptionAlgorithm": ALGORITHM}
 
@@ -525,7 +573,10 @@ class KmsProvider(Provider):
         _check_algorithm(params.get("SourceEncryptionAlgorithm"))
         _check_algorithm(params.get("DestinationEncryptionAlgorithm"))
         source, version, plaintext = self._open(
-            ctx, params["CiphertextBlob"], params.get("SourceEncryptionContext"), params.get("SourceKeyId")
+            ctx,
+            params["CiphertextBlob"],
+            params.get("SourceEncryptionContext"),
+            params.get("SourceKeyId"),
         )
         key, blob = self._seal(
             ctx, params["DestinationKeyId"], plaintext, params.get("DestinationEncryptionContext")
@@ -571,7 +622,9 @@ class KmsProvider(Provider):
 
         def work(conn: Connection) -> store.Key:
             key = find(conn)
-            return store.update_key(conn, key, tags={k: v for k, v in key.tags.items() if k not in drop})
+            return store.update_key(
+                conn, key, tags={k: v for k, v in key.tags.items() if k not in drop}
+            )
 
         key = self._tx(work)
         ctx.resources.append(key.arn)
@@ -627,7 +680,9 @@ def _alias_target(conn: Connection, caller: Principal, region: str, target: str)
         raise Validation("TargetKeyId must be a key ID or key ARN, not an alias.")
     key = keys.find(conn, caller, region, target, aliases=False)
     if key.aws_managed:
-        raise Validation(f"{key.arn} is an AWS managed key; an alias you create cannot point to it.")
+        raise Validation(
+            f"{key.arn} is an AWS managed key; an alias you create cannot point to it."
+        )
     keys.require_not_pending(key)
     return key
 
@@ -641,7 +696,9 @@ def _check_alias_name(name: str, *, reserved_error: type[ServiceError]) -> None:
     if name == "alias/":
         raise InvalidAliasName("Alias name must have a name after the prefix alias/.")
     if name.startswith("alias/aws/"):
-        raise reserved_error("Alias names that begin with alias/aws/ are reserved for AWS managed keys.")
+        raise reserved_error(
+            "Alias names that begin with alias/aws/ are reserved for AWS managed keys."
+        )
 
 
 def _check_policy_name(name: str | None) -> None:
@@ -672,7 +729,10 @@ def _data_key_size(params: dict[str, Any]) -> int:
         raise Validation("Please specify either number of bytes or key spec.")
     if spec is not None and size is not None:
         raise Validation("Please specify either number of bytes or key spec, not both.")
-    return DATA_KEY_BYTES[spec] if spec is not None else size
+    if spec is not None:
+        return DATA_KEY_BYTES[spec]
+    assert size is not None
+    return int(size)
 
 
 def _merge_tags(tags: dict[str, str], new: list[dict[str, str]]) -> dict[str, str]:

@@ -84,11 +84,13 @@ def now() -> datetime:
     return datetime.now(timezone.utc)
 
 
-def aware(value: datetime | None) -> datetime | None:
+def utc(value: datetime) -> datetime:
     """SQLite hands datetimes back naive; every time Seedbed stores is UTC."""
-    if value is None:
-        return None
     return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+
+
+def aware(value: datetime | None) -> datetime | None:
+    return utc(value) if value is not None else None
 
 
 @dataclass(frozen=True)
@@ -147,8 +149,8 @@ def _key(row: Any) -> Key:
 
 def _alias(row: Any) -> Alias:
     values = dict(row._mapping)
-    values["created"] = aware(values["created"])
-    values["updated"] = aware(values["updated"])
+    values["created"] = utc(values["created"])
+    values["updated"] = utc(values["updated"])
     return Alias(**values)
 
 
@@ -159,7 +161,10 @@ def insert_key(conn: Connection, key: Key, wrapped_material: bytes) -> None:
     conn.execute(insert(keys).values(**key.__dict__))
     conn.execute(
         insert(materials).values(
-            key_id=key.key_id, version=1, wrapped=wrapped_material, created=key.created,
+            key_id=key.key_id,
+            version=1,
+            wrapped=wrapped_material,
+            created=key.created,
             rotation_type=None,
         )
     )
@@ -200,7 +205,9 @@ def get_material(conn: Connection, key_id: str, version: int) -> Material | None
     ).first()
     if row is None:
         return None
-    return Material(row.key_id, row.version, bytes(row.wrapped), aware(row.created), row.rotation_type)  # type: ignore[arg-type]
+    return Material(
+        row.key_id, row.version, bytes(row.wrapped), utc(row.created), row.rotation_type
+    )
 
 
 def list_materials(conn: Connection, key_id: str) -> list[Material]:
@@ -208,7 +215,7 @@ def list_materials(conn: Connection, key_id: str) -> list[Material]:
         select(materials).where(materials.c.key_id == key_id).order_by(materials.c.version)
     )
     return [
-        Material(r.key_id, r.version, bytes(r.wrapped), aware(r.created), r.rotation_type)  # type: ignore[arg-type]
+        Material(r.key_id, r.version, bytes(r.wrapped), utc(r.created), r.rotation_type)
         for r in rows
     ]
 
@@ -220,7 +227,10 @@ def add_material(
     version = key.current_material + 1
     conn.execute(
         insert(materials).values(
-            key_id=key.key_id, version=version, wrapped=wrapped, created=when,
+            key_id=key.key_id,
+            version=version,
+            wrapped=wrapped,
+            created=when,
             rotation_type=rotation_type,
         )
     )

@@ -8,7 +8,7 @@ from typing import Any
 
 from seedbed.server.context import RequestContext
 from seedbed.services.s3 import cors, policy, store, validation
-from seedbed.services.s3.common import S3Base, owner, owner_acl
+from seedbed.services.s3.common import S3Base, caller_account, owner, owner_acl
 from seedbed.services.s3.errors import access_denied, error, invalid_argument, malformed_xml
 from seedbed.state import arns
 
@@ -23,17 +23,11 @@ def _not_found(code: str, message: str, bucket: str) -> Exception:
     return error(code, message, 404, BucketName=bucket)
 
 
-def _caller_account(ctx: RequestContext) -> str:
-    if ctx.principal is None:
-        raise access_denied()
-    return ctx.principal.account_id
-
-
 class BucketOperations(S3Base):
     # --- lifecycle of a bucket ---------------------------------------------------------------
 
     def create_bucket(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
-        account = _caller_account(ctx)
+        account = caller_account(ctx, self.backend.settings.account_id)
         name = params["Bucket"]
         validation.bucket_name(name)
         self.check_acl(params)
@@ -108,7 +102,7 @@ class BucketOperations(S3Base):
         return {"LocationConstraint": None if row.region == "us-east-1" else row.region}
 
     def list_buckets(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
-        account = _caller_account(ctx)
+        account = caller_account(ctx, self.backend.settings.account_id)
         with self.db.connect() as conn:
             rows = store.list_buckets(conn, account)
         prefix = params.get("Prefix")

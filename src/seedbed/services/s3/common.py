@@ -51,6 +51,24 @@ CONFIG_TTL = 2.0
 OWNER_ACLS = frozenset({"private", "bucket-owner-full-control"})
 
 
+#: ``RequestContext.source_ip`` of Seedbed's own in-process calls (``dispatch.invoke``).
+INTERNAL_SOURCE = "seedbed.internal"
+
+
+def is_internal(ctx: RequestContext) -> bool:
+    """Seedbed itself calling without a principal (trusted, as the IAM authorizer trusts it)."""
+    return ctx.principal is None and ctx.source_ip == INTERNAL_SOURCE
+
+
+def caller_account(ctx: RequestContext, default: str) -> str:
+    """The account a request acts for; AccessDenied for an anonymous caller."""
+    if ctx.principal is not None:
+        return ctx.principal.account_id
+    if is_internal(ctx):
+        return ctx.account_id or default
+    raise access_denied()
+
+
 def new_version_id() -> str:
     return secrets.token_urlsafe(24)
 
@@ -183,7 +201,7 @@ class S3Base(Provider):
         """The bucket's own account may act (IAM decides within it, once it lands); anyone else
         needs a bucket policy that allows them."""
         principal = ctx.principal
-        if principal is not None and principal.account_id == bucket.account_id:
+        if (principal is not None and principal.account_id == bucket.account_id) or is_internal(ctx):
             return
         configs = store.get_configs(conn, bucket.name, ("policy", "public-access-block"))
         document = configs.get("policy")

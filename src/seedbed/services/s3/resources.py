@@ -137,7 +137,7 @@ class BucketPolicy(ResourceType):
     @staticmethod
     async def _put(ctx: ResourceContext, props: dict[str, Any]) -> None:
         document = props["PolicyDocument"]
-        text = document if isinstance(document, str) else json.dumps(document)
+        text = document if isinstance(document, str) else json.dumps(document, separators=(",", ":"))
         await ctx.call("s3", "PutBucketPolicy", {"Bucket": str(props["Bucket"]), "Policy": text})
 
     async def update(self, ctx: ResourceContext, physical_id: str, old: dict[str, Any], new: dict[str, Any], attributes: dict[str, Any]) -> dict[str, Any]:

@@ -77,7 +77,9 @@ def sort(secrets: list[store.Secret], sort_by: str | None, order: str | None) ->
     return sorted(secrets, key=keys[sort_by or "created-date"], reverse=(order or "desc") == "desc")
 
 
-def page(items: list[T], max_results: int | None, token: str | None, default: int) -> tuple[list[T], str | None]:
+def page(
+    items: list[T], max_results: int | None, token: str | None, default: int
+) -> tuple[list[T], str | None]:
     """An offset page: the token says where the next page starts (listings are small)."""
     start = 0
     if token:

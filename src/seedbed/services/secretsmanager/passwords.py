@@ -36,7 +36,9 @@ def random_password(
         if not excluded
     ]
     banned = set(exclude_characters)
-    classes = [kept for kept in ("".join(c for c in chars if c not in banned) for chars in classes) if kept]
+    classes = [
+        kept for kept in ("".join(c for c in chars if c not in banned) for chars in classes) if kept
+    ]
     # A space may appear but is never required, as AWS words RequireEachIncludedType.
     alphabet = "".join(classes) + (" " if include_space and " " not in banned else "")
     if not alphabet:

@@ -18,7 +18,15 @@ from sqlalchemy.exc import IntegrityError
 from seedbed.errors import ServiceError
 from seedbed.server.context import Principal, RequestContext
 from seedbed.services.base import Provider
-from seedbed.services.secretsmanager import listing, lookup, passwords, policy, staging, store, values
+from seedbed.services.secretsmanager import (
+    listing,
+    lookup,
+    passwords,
+    policy,
+    staging,
+    store,
+    values,
+)
 from seedbed.services.secretsmanager.errors import (
     InvalidParameter,
     InvalidRequest,
@@ -35,7 +43,9 @@ STRING, BINARY = "string", "binary"
 
 def _caller(ctx: RequestContext) -> Principal:
     if ctx.principal is None:
-        raise ServiceError("Missing Authentication Token", code="MissingAuthenticationToken", status=403)
+        raise ServiceError(
+            "Missing Authentication Token", code="MissingAuthenticationToken", status=403
+        )
     return ctx.principal
 
 
@@ -111,15 +121,26 @@ class SecretsManagerProvider(Provider):
                 store.insert_version(
                     conn,
                     store.Version(
-                        secret.arn, version_id, now, None, after[version_id], kind,
-                        sealed.key_arn, sealed.data_key, sealed.sealed,
+                        secret.arn,
+                        version_id,
+                        now,
+                        None,
+                        after[version_id],
+                        kind,
+                        sealed.key_arn,
+                        sealed.data_key,
+                        sealed.sealed,
                     ),
                 )
                 store.set_stages(
-                    conn, secret.arn, {v: s for v, s in after.items() if v != version_id and s != before[v]}
+                    conn,
+                    secret.arn,
+                    {v: s for v, s in after.items() if v != version_id and s != before[v]},
                 )
                 newest_first = [version_id] + [v.version_id for v in old]
-                store.delete_versions(conn, secret.arn, staging.deprecated_to_drop(after, newest_first))
+                store.delete_versions(
+                    conn, secret.arn, staging.deprecated_to_drop(after, newest_first)
+                )
                 secret = store.update_secret(conn, secret, last_changed=now, **changes)
         except IntegrityError:
             raise ResourceExists(
@@ -130,7 +151,7 @@ class SecretsManagerProvider(Provider):
     # -- what IAM asks (seedbed.iam.resources) ----------------------------------------------------
 
     def resource_policy(self, ctx: RequestContext, resource_arn: str) -> Any:
-        """The secret's owner and resource policy (full or partial ARN), or None if no such secret."""
+        """The owner and resource policy of a secret (full or partial ARN); None: no such secret."""
         from seedbed.iam.resources import ResourcePolicy
 
         secret = self._for_iam(resource_arn)
@@ -175,7 +196,11 @@ class SecretsManagerProvider(Provider):
                     "You can't create this secret because a secret with this name is already "
                     "scheduled for deletion."
                 )
-            if value is not None and version is not None and await self._same_value(ctx, version, value, kind):
+            if (
+                value is not None
+                and version is not None
+                and await self._same_value(ctx, version, value, kind)
+            ):
                 return {"ARN": existing.arn, "Name": existing.name, "VersionId": token}
             raise ResourceExists(f"The operation failed because the secret {name} already exists.")
         arn = lookup.new_arn(caller.account_id, ctx.region, name)
@@ -186,10 +211,20 @@ class SecretsManagerProvider(Provider):
             )
         now = store.now()
         secret = store.Secret(
-            arn=arn, account_id=caller.account_id, region=ctx.region, name=name,
-            description=params.get("Description"), kms_key_id=kms_key_id,
-            secret_type=params.get("Type"), created=now, last_changed=now, last_accessed=None,
-            deleted_date=None, deletion_date=None, tags=tags, policy=None,
+            arn=arn,
+            account_id=caller.account_id,
+            region=ctx.region,
+            name=name,
+            description=params.get("Description"),
+            kms_key_id=kms_key_id,
+            secret_type=params.get("Type"),
+            created=now,
+            last_changed=now,
+            last_accessed=None,
+            deleted_date=None,
+            deletion_date=None,
+            tags=tags,
+            policy=None,
         )
         try:
             with self.backend.db.begin() as conn:
@@ -198,12 +233,21 @@ class SecretsManagerProvider(Provider):
                     store.insert_version(
                         conn,
                         store.Version(
-                            arn, token, now, None, [staging.CURRENT], kind,
-                            sealed.key_arn, sealed.data_key, sealed.sealed,
+                            arn,
+                            token,
+                            now,
+                            None,
+                            [staging.CURRENT],
+                            kind,
+                            sealed.key_arn,
+                            sealed.data_key,
+                            sealed.sealed,
                         ),
                     )
         except IntegrityError:
-            raise ResourceExists(f"The operation failed because the secret {name} already exists.") from None
+            raise ResourceExists(
+                f"The operation failed because the secret {name} already exists."
+            ) from None
         ctx.resources.append(arn)
         out = {"ARN": arn, "Name": name}
         if sealed is not None:
@@ -213,7 +257,9 @@ class SecretsManagerProvider(Provider):
     async def get_secret_value(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         with self.backend.db.begin() as conn:
             secret = self._live(conn, ctx, params["SecretId"])
-            version = _select_version(conn, secret, params.get("VersionId"), params.get("VersionStage"))
+            version = _select_version(
+                conn, secret, params.get("VersionId"), params.get("VersionStage")
+            )
         return await self._reveal(ctx, secret, version)
 
     async def _reveal(
@@ -239,22 +285,32 @@ class SecretsManagerProvider(Provider):
             out["SecretBinary"] = plaintext
         return out
 
-    async def batch_get_secret_value(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+    async def batch_get_secret_value(
+        self, ctx: RequestContext, params: dict[str, Any]
+    ) -> dict[str, Any]:
         caller = _caller(ctx)
         ids, filters = params.get("SecretIdList"), params.get("Filters")
         if bool(ids) == bool(filters):
-            raise InvalidParameter("Specify either SecretIdList or Filters, not both and not neither.")
+            raise InvalidParameter(
+                "Specify either SecretIdList or Filters, not both and not neither."
+            )
         token = None
         if ids:
             wanted = list(dict.fromkeys(ids))
         else:
             with self.backend.db.begin() as conn:
                 found = [
-                    s for s in store.list_secrets(conn, caller.account_id, ctx.region)
-                    if not lookup.purge_if_due(conn, s) and not s.deleted and listing.matches(s, filters)
+                    s
+                    for s in store.list_secrets(conn, caller.account_id, ctx.region)
+                    if not lookup.purge_if_due(conn, s)
+                    and not s.deleted
+                    and listing.matches(s, filters or [])
                 ]
             page, token = listing.page(
-                listing.sort(found, "name", "asc"), params.get("MaxResults"), params.get("NextToken"), 20
+                listing.sort(found, "name", "asc"),
+                params.get("MaxResults"),
+                params.get("NextToken"),
+                20,
             )
             wanted = [s.arn for s in page]
         results, errors = [], []
@@ -265,7 +321,9 @@ class SecretsManagerProvider(Provider):
                     version = _select_version(conn, secret, None, None)
                 results.append(await self._reveal(ctx, secret, version))
             except ServiceError as error:
-                errors.append({"SecretId": secret_id, "ErrorCode": error.code, "Message": error.message})
+                errors.append(
+                    {"SecretId": secret_id, "ErrorCode": error.code, "Message": error.message}
+                )
         out: dict[str, Any] = {"SecretValues": results}
         if errors:
             out["Errors"] = errors
@@ -283,7 +341,12 @@ class SecretsManagerProvider(Provider):
         secret, version_id, stages = await self._add_version(
             ctx, secret, value, kind, params.get("ClientRequestToken"), labels
         )
-        return {"ARN": secret.arn, "Name": secret.name, "VersionId": version_id, "VersionStages": stages}
+        return {
+            "ARN": secret.arn,
+            "Name": secret.name,
+            "VersionId": version_id,
+            "VersionStages": stages,
+        }
 
     async def update_secret(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         value, kind = _value_in(params)
@@ -297,11 +360,19 @@ class SecretsManagerProvider(Provider):
             changes["secret_type"] = params["Type"]
         if "KmsKeyId" in params and (params["KmsKeyId"] or None) != secret.kms_key_id:
             changes["kms_key_id"] = params["KmsKeyId"] or None
-            await self._reencrypt(ctx, secret, [v for v in versions if v.stages], changes["kms_key_id"])
+            await self._reencrypt(
+                ctx, secret, [v for v in versions if v.stages], changes["kms_key_id"]
+            )
         out: dict[str, Any] = {"ARN": secret.arn, "Name": secret.name}
         if value is not None:
             secret, version_id, _ = await self._add_version(
-                ctx, secret, value, kind, params.get("ClientRequestToken"), [staging.CURRENT], changes
+                ctx,
+                secret,
+                value,
+                kind,
+                params.get("ClientRequestToken"),
+                [staging.CURRENT],
+                changes,
             )
             out["VersionId"] = version_id
         else:
@@ -311,7 +382,11 @@ class SecretsManagerProvider(Provider):
         return out
 
     async def _reencrypt(
-        self, ctx: RequestContext, secret: store.Secret, versions: list[store.Version], key_id: str | None
+        self,
+        ctx: RequestContext,
+        secret: store.Secret,
+        versions: list[store.Version],
+        key_id: str | None,
     ) -> None:
         """A new KmsKeyId re-encrypts the labelled versions (AWSCURRENT, AWSPREVIOUS, ...), as on
         AWS; deprecated versions keep their old key."""
@@ -319,13 +394,23 @@ class SecretsManagerProvider(Provider):
         for version in versions:
             plaintext = await self._value(ctx, version)
             sealed = await values.seal(
-                self.backend, ctx.principal, ctx.region, key_id, secret.arn, version.version_id, plaintext
+                self.backend,
+                ctx.principal,
+                ctx.region,
+                key_id,
+                secret.arn,
+                version.version_id,
+                plaintext,
             )
             resealed.append((version, sealed))
         with self.backend.db.begin() as conn:
             for version, sealed in resealed:
                 store.update_version(
-                    conn, version, key_arn=sealed.key_arn, data_key=sealed.data_key, sealed=sealed.sealed
+                    conn,
+                    version,
+                    key_arn=sealed.key_arn,
+                    data_key=sealed.data_key,
+                    sealed=sealed.sealed,
                 )
 
     def describe_secret(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
@@ -339,13 +424,16 @@ class SecretsManagerProvider(Provider):
         filters = params.get("Filters") or []
         with self.backend.db.begin() as conn:
             found = [
-                s for s in store.list_secrets(conn, caller.account_id, ctx.region)
+                s
+                for s in store.list_secrets(conn, caller.account_id, ctx.region)
                 if not lookup.purge_if_due(conn, s)
                 and (params.get("IncludePlannedDeletion") or not s.deleted)
                 and listing.matches(s, filters)
             ]
             ordered = listing.sort(found, params.get("SortBy"), params.get("SortOrder"))
-            page, token = listing.page(ordered, params.get("MaxResults"), params.get("NextToken"), 100)
+            page, token = listing.page(
+                ordered, params.get("MaxResults"), params.get("NextToken"), 100
+            )
             versions = store.list_versions_of(conn, [s.arn for s in page])
         out: dict[str, Any] = {
             "SecretList": [_describe(s, versions[s.arn], "SecretVersionsToStages") for s in page]
@@ -373,7 +461,8 @@ class SecretsManagerProvider(Provider):
                 when = now
             elif secret.deleted:
                 raise InvalidRequest(
-                    "You tried to perform the operation on a secret that's currently marked deleted."
+                    "You tried to perform the operation on a secret "
+                    "that's currently marked deleted."
                 )
             else:
                 when = now + timedelta(days=window or DEFAULT_RECOVERY_DAYS)
@@ -388,18 +477,25 @@ class SecretsManagerProvider(Provider):
 
     # -- versions and labels ----------------------------------------------------------------------
 
-    def update_secret_version_stage(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+    def update_secret_version_stage(
+        self, ctx: RequestContext, params: dict[str, Any]
+    ) -> dict[str, Any]:
         with self.backend.db.begin() as conn:
             secret = self._live(conn, ctx, params["SecretId"])
             before = {v.version_id: v.stages for v in store.list_versions(conn, secret.arn)}
             after = staging.move(
-                before, params["VersionStage"], params.get("RemoveFromVersionId"), params.get("MoveToVersionId")
+                before,
+                params["VersionStage"],
+                params.get("RemoveFromVersionId"),
+                params.get("MoveToVersionId"),
             )
             store.set_stages(conn, secret.arn, {v: s for v, s in after.items() if s != before[v]})
             store.update_secret(conn, secret, last_changed=store.now())
         return {"ARN": secret.arn, "Name": secret.name}
 
-    def list_secret_version_ids(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+    def list_secret_version_ids(
+        self, ctx: RequestContext, params: dict[str, Any]
+    ) -> dict[str, Any]:
         with self.backend.db.begin() as conn:
             secret = self._find(conn, ctx, params["SecretId"])
             versions = store.list_versions(conn, secret.arn)
@@ -456,14 +552,18 @@ class SecretsManagerProvider(Provider):
             store.update_secret(conn, secret, policy=None)
         return _with_policy_name({"ARN": secret.arn, "Name": secret.name}, params)
 
-    def validate_resource_policy(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+    def validate_resource_policy(
+        self, ctx: RequestContext, params: dict[str, Any]
+    ) -> dict[str, Any]:
         if params.get("SecretId"):
             with self.backend.db.begin() as conn:
                 self._find(conn, ctx, params["SecretId"])
         found = policy.problems(params["ResourcePolicy"])
         out: dict[str, Any] = {"PolicyValidationPassed": not found}
         if found:
-            out["ValidationErrors"] = [{"CheckName": "SYNTAX_CHECK", "ErrorMessage": m} for m in found]
+            out["ValidationErrors"] = [
+                {"CheckName": "SYNTAX_CHECK", "ErrorMessage": m} for m in found
+            ]
         return out
 
     # -- the rest ---------------------------------------------------------------------------------
@@ -509,7 +609,8 @@ def _value_in(params: dict[str, Any]) -> tuple[bytes | None, str]:
     string, binary = params.get("SecretString"), params.get("SecretBinary")
     if string is not None and binary is not None:
         raise InvalidParameter(
-            "You can't specify both a binary secret value and a string secret value in the same secret."
+            "You can't specify both a binary secret value and a "
+            "string secret value in the same secret."
         )
     if string is not None:
         return string.encode("utf-8"), STRING
@@ -556,7 +657,9 @@ def _merge_tags(tags: list[dict[str, str]], new: list[dict[str, str]]) -> list[d
     return [{"Key": k, "Value": v} for k, v in merged.items()]
 
 
-def _describe(secret: store.Secret, versions: list[store.Version], stages_member: str) -> dict[str, Any]:
+def _describe(
+    secret: store.Secret, versions: list[store.Version], stages_member: str
+) -> dict[str, Any]:
     out: dict[str, Any] = {
         "ARN": secret.arn,
         "Name": secret.name,

@@ -44,7 +44,8 @@ def attach(stages: Stages, version_id: str, labels: list[str]) -> Stages:
     for version, names in new.items():
         if len(names) > MAX_LABELS_PER_VERSION:
             raise LimitExceeded(
-                f"A version can have at most {MAX_LABELS_PER_VERSION} staging labels ({version} would have {len(names)})."
+                f"A version can have at most {MAX_LABELS_PER_VERSION} staging "
+                f"labels ({version} would have {len(names)})."
             )
     return new
 
@@ -63,7 +64,9 @@ def move(stages: Stages, label: str, remove_from: str | None, move_to: str | Non
             "explicitly reference that version in RemoveFromVersionId."
         )
     if remove_from is not None and had != remove_from:
-        raise InvalidParameter(f"The staging label {label} is not attached to version {remove_from}.")
+        raise InvalidParameter(
+            f"The staging label {label} is not attached to version {remove_from}."
+        )
     if move_to is not None:
         return attach(stages, move_to, [label])
     if label == CURRENT:

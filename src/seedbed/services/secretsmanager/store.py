@@ -227,7 +227,9 @@ def set_stages(conn: Connection, arn: str, stages: dict[str, list[str]]) -> None
 def update_version(conn: Connection, version: Version, **changes: Any) -> None:
     conn.execute(
         update(versions)
-        .where(versions.c.secret_arn == version.secret_arn, versions.c.version_id == version.version_id)
+        .where(
+            versions.c.secret_arn == version.secret_arn, versions.c.version_id == version.version_id
+        )
         .values(**changes)
     )
 

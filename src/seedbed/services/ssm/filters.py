@@ -49,19 +49,29 @@ def check(filters: list[dict[str, Any]], allowed: tuple[str, ...] | None = None)
         kind = _kind(key)
         if kind not in OPTIONS or (allowed is not None and kind not in allowed):
             valid = ", ".join(allowed or tuple(OPTIONS))
-            raise InvalidFilterKey(f"The following filter key is not valid: {key}. Valid filter keys include: [{valid}].")
+            raise InvalidFilterKey(
+                f"The following filter key is not valid: {key}. "
+                f"Valid filter keys include: [{valid}]."
+            )
         option = flt.get("Option") or ("OneLevel" if kind == "Path" else "Equals")
         if option not in OPTIONS[kind]:
             raise InvalidFilterOption(
-                f"The following filter option is not valid: {option}. Valid options include: {list(OPTIONS[kind])}."
+                f"The following filter option is not valid: {option}. Valid "
+                f"options include: {list(OPTIONS[kind])}."
             )
         values = flt.get("Values") or []
         if not values and kind != "tag":
             raise InvalidFilterValue(f"The filter {key} needs at least one value.")
         if kind == "Type" and option == "Equals" and not set(values) <= set(TYPES):
-            raise InvalidFilterValue(f"The following filter value is not valid: {values}. Valid values include: {list(TYPES)}.")
+            raise InvalidFilterValue(
+                f"The following filter value is not valid: {values}. "
+                f"Valid values include: {list(TYPES)}."
+            )
         if kind == "Tier" and option == "Equals" and not set(values) <= set(TIERS):
-            raise InvalidFilterValue(f"The following filter value is not valid: {values}. Valid values include: {list(TIERS)}.")
+            raise InvalidFilterValue(
+                f"The following filter value is not valid: {values}. "
+                f"Valid values include: {list(TIERS)}."
+            )
         if kind == "Path":
             for value in values:
                 names.check_path(value)
@@ -78,7 +88,9 @@ def matches(parameter: store.Parameter, labels: set[str], flt: dict[str, Any]) -
         wanted = key[len("tag:") :]
         return wanted in tags and (not values or tags[wanted] in values)
     if kind == "Path":
-        return any(names.under(names.check_path(v), parameter.name, option == "Recursive") for v in values)
+        return any(
+            names.under(names.check_path(v), parameter.name, option == "Recursive") for v in values
+        )
     if kind == "Label":
         return bool(labels & set(values))
     field: str | None = {
@@ -104,14 +116,20 @@ def matches(parameter: store.Parameter, labels: set[str], flt: dict[str, Any]) -
 
 
 def legacy(filters: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """DescribeParameters' older ``Filters`` (Name BeginsWith, Type/KeyId Equals) as ParameterFilters."""
+    """DescribeParameters' older ``Filters`` (Name BeginsWith, Type/KeyId Equals), as new ones."""
     return [
-        {"Key": f["Key"], "Option": "BeginsWith" if f["Key"] == "Name" else "Equals", "Values": f["Values"]}
+        {
+            "Key": f["Key"],
+            "Option": "BeginsWith" if f["Key"] == "Name" else "Equals",
+            "Values": f["Values"],
+        }
         for f in filters
     ]
 
 
-def page(items: list[T], name_of: Callable[[T], str], limit: int, token: str | None) -> tuple[list[T], str | None]:
+def page(
+    items: list[T], name_of: Callable[[T], str], limit: int, token: str | None
+) -> tuple[list[T], str | None]:
     """A page of name-sorted ``items`` after the name the token carries, and the next token."""
     if token:
         try:
@@ -124,4 +142,6 @@ def page(items: list[T], name_of: Callable[[T], str], limit: int, token: str | N
     chunk = items[:limit]
     if len(items) <= limit:
         return chunk, None
-    return chunk, base64.urlsafe_b64encode(json.dumps({"after": name_of(chunk[-1])}).encode()).decode()
+    return chunk, base64.urlsafe_b64encode(
+        json.dumps({"after": name_of(chunk[-1])}).encode()
+    ).decode()

@@ -26,7 +26,7 @@ INVALID_NAME = (
     "mix of letters, numbers and the following 3 symbols .-_"
 )
 INVALID_PATH = (
-    'The parameter doesn\'t meet the parameter name requirements. The parameter name must begin '
+    "The parameter doesn't meet the parameter name requirements. The parameter name must begin "
     'with a forward slash "/". It must use only letters, numbers, or the following symbols: . '
     "(period), - (hyphen), _ (underscore). All sub-paths, if specified, must use the forward "
     'slash symbol "/". Valid example: /get/parameters2-/by1./path0_.'
@@ -59,7 +59,8 @@ def check_name(name: str) -> None:
     """Raise what PutParameter raises for a name it refuses."""
     if len(name) > MAX_NAME_LENGTH:
         raise Validation(
-            f"Parameter name: the name is {len(name)} characters long; the maximum is {MAX_NAME_LENGTH}."
+            f"Parameter name: the name is {len(name)} characters "
+            f"long; the maximum is {MAX_NAME_LENGTH}."
         )
     if "/" in name and not name.startswith("/"):
         raise Validation("Parameter name must be a fully qualified name.")
@@ -128,4 +129,8 @@ def arn(account_id: str, region: str, name: str) -> str:
 
 def label_ok(label: str) -> bool:
     """Labels: up to 100 of letters, digits, ``.-_``; not starting with a digit, aws or ssm."""
-    return bool(_LABEL.match(label)) and not label[0].isdigit() and not label.lower().startswith(_RESERVED)
+    return (
+        bool(_LABEL.match(label))
+        and not label[0].isdigit()
+        and not label.lower().startswith(_RESERVED)
+    )

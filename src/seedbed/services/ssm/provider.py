@@ -51,7 +51,9 @@ _AMI = re.compile(r"^ami-[0-9a-f]{8,17}$")
 
 def _caller(ctx: RequestContext) -> Principal:
     if ctx.principal is None:
-        raise ServiceError("Missing Authentication Token", code="MissingAuthenticationToken", status=403)
+        raise ServiceError(
+            "Missing Authentication Token", code="MissingAuthenticationToken", status=403
+        )
     return ctx.principal
 
 
@@ -74,7 +76,9 @@ class SsmProvider(Provider):
             found = store.list_versions(conn, account, ctx.region, parameter.name)
             version = next((v for v in found if selector.label in v.labels), None)
         else:
-            version = store.get_version(conn, account, ctx.region, parameter.name, parameter.version)
+            version = store.get_version(
+                conn, account, ctx.region, parameter.name, parameter.version
+            )
         if version is None:
             raise ParameterVersionNotFound(
                 f"Systems Manager could not find version {text.rpartition(':')[2]} of "
@@ -135,7 +139,10 @@ class SsmProvider(Provider):
                 parameter = store.get_parameter(conn, parts[4], parts[3], candidate)
                 if parameter is not None:
                     wanted = key.split("/", 1)[1]
-                    return next((((t["Value"]),) for t in parameter.tags if t["Key"].lower() == wanted), None)
+                    return next(
+                        (((t["Value"]),) for t in parameter.tags if t["Key"].lower() == wanted),
+                        None,
+                    )
         return None
 
     # -- writing ----------------------------------------------------------------------------------
@@ -148,9 +155,9 @@ class SsmProvider(Provider):
         overwrite = bool(params.get("Overwrite"))
         if overwrite and params.get("Tags"):
             raise Validation(
-                "Invalid request: tags and overwrite can't be used together. To create a parameter "
-                "with tags, please remove overwrite flag. To update tags for an existing parameter, "
-                "please use AddTagsToResource or RemoveTagsFromResource."
+                "Invalid request: tags and overwrite can't be used together. To create a "
+                "parameter with tags, please remove overwrite flag. To update tags for an "
+                "existing parameter, please use AddTagsToResource or RemoveTagsFromResource."
             )
         if value == "":
             raise Validation(
@@ -171,7 +178,9 @@ class SsmProvider(Provider):
         if key_id and param_type != "SecureString":
             raise Validation("KeyId is required for SecureString type parameter only.")
         if param_type == "SecureString":
-            inherited = existing.key_id if existing and existing.param_type == "SecureString" else None
+            inherited = (
+                existing.key_id if existing and existing.param_type == "SecureString" else None
+            )
             key_id = key_id or inherited or values.DEFAULT_KEY
         data_type = params.get("DataType") or (existing.data_type if existing else "text")
         _check_data_type(data_type, value)
@@ -197,12 +206,23 @@ class SsmProvider(Provider):
                 if current is not None:
                     _make_room(conn, store.list_versions(conn, account, region, name))
                 fields = dict(
-                    account_id=account, region=region, name=name, version=number,
-                    param_type=param_type, key_id=key_id, tier=tier, data_type=data_type,
-                    description=description, allowed_pattern=pattern, policies=policies,
-                    last_modified=now, last_modified_user=caller.arn,
+                    account_id=account,
+                    region=region,
+                    name=name,
+                    version=number,
+                    param_type=param_type,
+                    key_id=key_id,
+                    tier=tier,
+                    data_type=data_type,
+                    description=description,
+                    allowed_pattern=pattern,
+                    policies=policies,
+                    last_modified=now,
+                    last_modified_user=caller.arn,
                 )
-                store.insert_version(conn, store.Version(**{**fields, "value": stored, "labels": []}))
+                store.insert_version(
+                    conn, store.Version(**{**fields, "value": stored, "labels": []})
+                )
                 parameter = store.Parameter(**fields, tags=current.tags if current else tags)
                 store.save_parameter(conn, parameter, new=current is None)
         except IntegrityError:
@@ -241,7 +261,9 @@ class SsmProvider(Provider):
     async def get_parameter(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         with self.backend.db.begin() as conn:
             _, version, selector = self._select(conn, ctx, params["Name"])
-        return {"Parameter": await self._out(ctx, version, selector, bool(params.get("WithDecryption")))}
+        return {
+            "Parameter": await self._out(ctx, version, selector, bool(params.get("WithDecryption")))
+        }
 
     async def get_parameters(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         found, invalid = [], []
@@ -259,7 +281,9 @@ class SsmProvider(Provider):
             "InvalidParameters": invalid,
         }
 
-    async def get_parameters_by_path(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+    async def get_parameters_by_path(
+        self, ctx: RequestContext, params: dict[str, Any]
+    ) -> dict[str, Any]:
         account = _caller(ctx).account_id
         path = names.check_path(params["Path"])
         recursive = bool(params.get("Recursive"))
@@ -270,7 +294,9 @@ class SsmProvider(Provider):
         other_filters = [f for f in wanted if f["Key"] != "Label"]
         with self.backend.db.begin() as conn:
             pairs = store.current_versions(conn, account, ctx.region, prefix)
-            labelled = store.labelled_versions(conn, account, ctx.region, prefix) if label_filters else []
+            labelled = (
+                store.labelled_versions(conn, account, ctx.region, prefix) if label_filters else []
+            )
         selected: list[store.Version] = []
         for parameter, version in pairs:
             if not names.under(path, parameter.name, recursive):
@@ -280,28 +306,39 @@ class SsmProvider(Provider):
             if label_filters:
                 wanted_labels = {v for f in label_filters for v in f["Values"]}
                 carrying = sorted(
-                    (v for v in labelled if v.name == parameter.name and wanted_labels & set(v.labels)),
+                    (
+                        v
+                        for v in labelled
+                        if v.name == parameter.name and wanted_labels & set(v.labels)
+                    ),
                     key=lambda v: v.version,
                 )
                 if not carrying:
                     continue
                 version = carrying[-1]
             selected.append(version)
-        page, token = filters.page(selected, lambda v: v.name, params.get("MaxResults") or 10, params.get("NextToken"))
+        page, token = filters.page(
+            selected, lambda v: v.name, params.get("MaxResults") or 10, params.get("NextToken")
+        )
         decrypt = bool(params.get("WithDecryption"))
         out: dict[str, Any] = {"Parameters": [await self._out(ctx, v, None, decrypt) for v in page]}
         if token:
             out["NextToken"] = token
         return out
 
-    async def get_parameter_history(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+    async def get_parameter_history(
+        self, ctx: RequestContext, params: dict[str, Any]
+    ) -> dict[str, Any]:
         account = _caller(ctx).account_id
         text = params["Name"]
         with self.backend.db.begin() as conn:
             parameter = self._parameter(conn, ctx, names.parse(text), text)
             history = store.list_versions(conn, account, ctx.region, parameter.name)
         page, token = filters.page(
-            history, lambda v: f"{v.version:020d}", params.get("MaxResults") or 50, params.get("NextToken")
+            history,
+            lambda v: f"{v.version:020d}",
+            params.get("MaxResults") or 50,
+            params.get("NextToken"),
         )
         decrypt = bool(params.get("WithDecryption"))
         entries = []
@@ -334,18 +371,32 @@ class SsmProvider(Provider):
         account = _caller(ctx).account_id
         if params.get("Filters") and params.get("ParameterFilters"):
             raise Validation("You can use either Filters or ParameterFilters in a single request.")
-        wanted = filters.legacy(params["Filters"]) if params.get("Filters") else params.get("ParameterFilters") or []
+        wanted = (
+            filters.legacy(params["Filters"])
+            if params.get("Filters")
+            else params.get("ParameterFilters") or []
+        )
         filters.check(wanted)
         if params.get("Shared"):
             return {"Parameters": []}  # nothing is shared with this account from another
         with self.backend.db.begin() as conn:
             found = store.list_parameters(conn, account, ctx.region)
-            labelled = store.labelled_versions(conn, account, ctx.region) if any(f["Key"] == "Label" for f in wanted) else []
+            labelled = (
+                store.labelled_versions(conn, account, ctx.region)
+                if any(f["Key"] == "Label" for f in wanted)
+                else []
+            )
         labels: dict[str, set[str]] = {}
         for version in labelled:
             labels.setdefault(version.name, set()).update(version.labels)
-        selected = [p for p in found if all(filters.matches(p, labels.get(p.name, set()), f) for f in wanted)]
-        page, token = filters.page(selected, lambda p: p.name, params.get("MaxResults") or 50, params.get("NextToken"))
+        selected = [
+            p
+            for p in found
+            if all(filters.matches(p, labels.get(p.name, set()), f) for f in wanted)
+        ]
+        page, token = filters.page(
+            selected, lambda p: p.name, params.get("MaxResults") or 50, params.get("NextToken")
+        )
         out: dict[str, Any] = {"Parameters": [_metadata(p) for p in page]}
         if token:
             out["NextToken"] = token
@@ -353,7 +404,9 @@ class SsmProvider(Provider):
 
     # -- labels -----------------------------------------------------------------------------------
 
-    def label_parameter_version(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+    def label_parameter_version(
+        self, ctx: RequestContext, params: dict[str, Any]
+    ) -> dict[str, Any]:
         account = _caller(ctx).account_id
         text = params["Name"]
         labels = list(dict.fromkeys(params["Labels"]))
@@ -381,7 +434,9 @@ class SsmProvider(Provider):
             store.set_labels(conn, target, new_labels)
         return {"InvalidLabels": bad, "ParameterVersion": number}
 
-    def unlabel_parameter_version(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+    def unlabel_parameter_version(
+        self, ctx: RequestContext, params: dict[str, Any]
+    ) -> dict[str, Any]:
         account = _caller(ctx).account_id
         text = params["Name"]
         with self.backend.db.begin() as conn:
@@ -398,18 +453,26 @@ class SsmProvider(Provider):
             asked = list(dict.fromkeys(params["Labels"]))
             removed = [label for label in asked if label in target.labels]
             store.set_labels(conn, target, [x for x in target.labels if x not in removed])
-        out: dict[str, Any] = {"RemovedLabels": removed, "InvalidLabels": [x for x in asked if x not in removed]}
+        out: dict[str, Any] = {
+            "RemovedLabels": removed,
+            "InvalidLabels": [x for x in asked if x not in removed],
+        }
         return {k: v for k, v in out.items() if v}
 
     # -- tags -------------------------------------------------------------------------------------
 
-    def _tagged(self, conn: Connection, ctx: RequestContext, params: dict[str, Any]) -> store.Parameter:
+    def _tagged(
+        self, conn: Connection, ctx: RequestContext, params: dict[str, Any]
+    ) -> store.Parameter:
         if params["ResourceType"] != "Parameter":
             raise InvalidResourceType(
-                f"Seedbed's Parameter Store tags parameters only, not {params['ResourceType']} resources."
+                "Seedbed's Parameter Store tags parameters only, not "
+                f"{params['ResourceType']} resources."
             )
         try:
-            return self._parameter(conn, ctx, names.parse(params["ResourceId"]), params["ResourceId"])
+            return self._parameter(
+                conn, ctx, names.parse(params["ResourceId"]), params["ResourceId"]
+            )
         except ParameterNotFound:
             raise InvalidResourceId(
                 "The resource ID isn't valid. Verify that you entered the correct ID and try again."
@@ -418,14 +481,20 @@ class SsmProvider(Provider):
     def add_tags_to_resource(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         with self.backend.db.begin() as conn:
             parameter = self._tagged(conn, ctx, params)
-            store.update_parameter(conn, parameter, tags=_merge_tags(parameter.tags, params["Tags"]))
+            store.update_parameter(
+                conn, parameter, tags=_merge_tags(parameter.tags, params["Tags"])
+            )
         return {}
 
-    def remove_tags_from_resource(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+    def remove_tags_from_resource(
+        self, ctx: RequestContext, params: dict[str, Any]
+    ) -> dict[str, Any]:
         drop = set(params["TagKeys"])
         with self.backend.db.begin() as conn:
             parameter = self._tagged(conn, ctx, params)
-            store.update_parameter(conn, parameter, tags=[t for t in parameter.tags if t["Key"] not in drop])
+            store.update_parameter(
+                conn, parameter, tags=[t for t in parameter.tags if t["Key"] not in drop]
+            )
         return {}
 
     def list_tags_for_resource(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
@@ -442,7 +511,9 @@ def _inherit(params: dict[str, Any], member: str, previous: str | None) -> str |
     return params[member] if member in params else previous
 
 
-def _tier(requested: str | None, existing: store.Parameter | None, value: str, policies: str | None) -> str:
+def _tier(
+    requested: str | None, existing: store.Parameter | None, value: str, policies: str | None
+) -> str:
     size = len(value.encode("utf-8"))
     was_advanced = existing is not None and existing.tier == "Advanced"
     if requested == "Intelligent-Tiering":
@@ -463,7 +534,8 @@ def _tier(requested: str | None, existing: store.Parameter | None, value: str, p
         )
     if size > ADVANCED_LIMIT:
         raise Validation(
-            f"Advanced tier parameters support a maximum parameter value of {ADVANCED_LIMIT} characters."
+            "Advanced tier parameters support a maximum parameter "
+            f"value of {ADVANCED_LIMIT} characters."
         )
     if tier == "Standard" and policies:
         raise Validation(
@@ -491,9 +563,13 @@ def _check_pattern(pattern: str | None, value: str) -> None:
         try:
             compiled = re.compile(pattern)
         except re.error:
-            raise InvalidAllowedPattern(f"The allowed pattern {pattern} is not a valid regular expression.") from None
+            raise InvalidAllowedPattern(
+                f"The allowed pattern {pattern} is not a valid regular expression."
+            ) from None
     if not compiled.fullmatch(value):
-        raise PatternMismatch(f"Parameter value, cannot be validated against allowedPattern: {pattern}")
+        raise PatternMismatch(
+            f"Parameter value, cannot be validated against allowedPattern: {pattern}"
+        )
 
 
 def _check_policies(policies: str | None) -> None:
@@ -507,7 +583,8 @@ def _check_policies(policies: str | None) -> None:
         isinstance(p, dict) and p.get("Type") in POLICY_TYPES for p in document
     ):
         raise InvalidPolicyType(
-            f"Parameter policies must be a JSON list of policies whose Type is one of {', '.join(POLICY_TYPES)}."
+            "Parameter policies must be a JSON list of policies whose "
+            f"Type is one of {', '.join(POLICY_TYPES)}."
         )
 
 
@@ -542,7 +619,9 @@ def _merge_tags(tags: list[dict[str, str]], new: list[dict[str, str]]) -> list[d
             raise Validation("Tag keys that begin with aws: are reserved for AWS.")
         merged[tag["Key"]] = tag["Value"]
     if len(merged) > MAX_TAGS:
-        raise TooManyTags(f"You exceeded the maximum number of tags allowed for this resource ({MAX_TAGS}).")
+        raise TooManyTags(
+            f"You exceeded the maximum number of tags allowed for this resource ({MAX_TAGS})."
+        )
     return [{"Key": k, "Value": v} for k, v in merged.items()]
 
 

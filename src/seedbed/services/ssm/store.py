@@ -139,7 +139,9 @@ def _where(table: Table, account_id: str, region: str, name: str) -> Any:
 
 
 def get_parameter(conn: Connection, account_id: str, region: str, name: str) -> Parameter | None:
-    row = conn.execute(select(parameters).where(_where(parameters, account_id, region, name))).first()
+    row = conn.execute(
+        select(parameters).where(_where(parameters, account_id, region, name))
+    ).first()
     return _parameter(row) if row else None
 
 
@@ -147,7 +149,9 @@ def list_parameters(
     conn: Connection, account_id: str, region: str, prefix: str | None = None
 ) -> list[Parameter]:
     """Parameters of the account, sorted by name, optionally only those under ``prefix``."""
-    query = select(parameters).where(parameters.c.account_id == account_id, parameters.c.region == region)
+    query = select(parameters).where(
+        parameters.c.account_id == account_id, parameters.c.region == region
+    )
     if prefix:
         query = query.where(parameters.c.name.startswith(prefix, autoescape=True))
     found = [_parameter(r) for r in conn.execute(query)]
@@ -182,7 +186,9 @@ def save_parameter(conn: Connection, parameter: Parameter, *, new: bool) -> None
         conn.execute(insert(parameters).values(**parameter.__dict__))
     else:
         key = (parameter.account_id, parameter.region, parameter.name)
-        conn.execute(update(parameters).where(_where(parameters, *key)).values(**parameter.__dict__))
+        conn.execute(
+            update(parameters).where(_where(parameters, *key)).values(**parameter.__dict__)
+        )
 
 
 def update_parameter(conn: Connection, parameter: Parameter, **changes: Any) -> Parameter:
@@ -193,7 +199,12 @@ def update_parameter(conn: Connection, parameter: Parameter, **changes: Any) -> 
 
 def delete_parameter(conn: Connection, account_id: str, region: str, name: str) -> bool:
     conn.execute(delete(versions).where(_where(versions, account_id, region, name)))
-    return conn.execute(delete(parameters).where(_where(parameters, account_id, region, name))).rowcount > 0
+    return (
+        conn.execute(
+            delete(parameters).where(_where(parameters, account_id, region, name))
+        ).rowcount
+        > 0
+    )
 
 
 # -- versions -------------------------------------------------------------------------------------
@@ -203,9 +214,13 @@ def insert_version(conn: Connection, version: Version) -> None:
     conn.execute(insert(versions).values(**version.__dict__))
 
 
-def get_version(conn: Connection, account_id: str, region: str, name: str, number: int) -> Version | None:
+def get_version(
+    conn: Connection, account_id: str, region: str, name: str, number: int
+) -> Version | None:
     row = conn.execute(
-        select(versions).where(_where(versions, account_id, region, name), versions.c.version == number)
+        select(versions).where(
+            _where(versions, account_id, region, name), versions.c.version == number
+        )
     ).first()
     return _version(row) if row else None
 
@@ -213,7 +228,9 @@ def get_version(conn: Connection, account_id: str, region: str, name: str, numbe
 def list_versions(conn: Connection, account_id: str, region: str, name: str) -> list[Version]:
     """Every version of a parameter, oldest first."""
     rows = conn.execute(
-        select(versions).where(_where(versions, account_id, region, name)).order_by(versions.c.version)
+        select(versions)
+        .where(_where(versions, account_id, region, name))
+        .order_by(versions.c.version)
     )
     return [_version(r) for r in rows]
 

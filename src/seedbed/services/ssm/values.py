@@ -52,13 +52,20 @@ async def encrypt(
                 backend, principal, key_id, _context(arn), region=region, service=SERVICE
             )
             blob = key.ciphertext_blob
-            raw = _ENVELOPE + len(blob).to_bytes(2, "big") + blob + envelope.seal(key.plaintext, data, arn.encode())
+            raw = (
+                _ENVELOPE
+                + len(blob).to_bytes(2, "big")
+                + blob
+                + envelope.seal(key.plaintext, data, arn.encode())
+            )
     except ServiceError as error:
         raise _kms_failure(error, key_id) from None
     return base64.b64encode(raw).decode("ascii")
 
 
-async def decrypt(backend: Backend, principal: Principal | None, region: str, arn: str, stored: str) -> str:
+async def decrypt(
+    backend: Backend, principal: Principal | None, region: str, arn: str, stored: str
+) -> str:
     try:
         raw = base64.b64decode(stored.encode("ascii"), validate=True)
     except (binascii.Error, UnicodeEncodeError):
@@ -79,4 +86,6 @@ async def decrypt(backend: Backend, principal: Principal | None, region: str, ar
     except ServiceError as error:
         raise _kms_failure(error, None) from None
     except envelope.SealedDataError:
-        raise InvalidKeyId("The SecureString value does not decrypt with its KMS data key.") from None
+        raise InvalidKeyId(
+            "The SecureString value does not decrypt with its KMS data key."
+        ) from None
