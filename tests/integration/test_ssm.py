@@ -399,3 +399,16 @@ def test_aws_cli_put_and_get_parameter(server: LiveServer, root: str) -> None:
         "Parameters"
     ]
     assert [p["Value"] for p in listed] == ["cli-value"]
+
+
+def test_parameter_values_never_reach_the_audit_trail(ssm, root: str, server: LiveServer) -> None:  # type: ignore[no-untyped-def]
+    secret = f"s3cr3t-{uuid.uuid4().hex}"
+    ssm.put_parameter(Name=f"{root}/hidden", Value=secret, Type="SecureString")
+    events = server.client("cloudtrail").lookup_events(
+        LookupAttributes=[{"AttributeKey": "EventName", "AttributeValue": "PutParameter"}]
+    )["Events"]
+    assert events
+    assert all(secret not in event["CloudTrailEvent"] for event in events)
+    assert any(
+        json.loads(e["CloudTrailEvent"])["requestParameters"]["Name"] == f"{root}/hidden" for e in events
+    )
