@@ -186,9 +186,9 @@ def test_validation_errors_come_from_the_model(server: LiveServer) -> None:
 
 def test_unimplemented_operation_names_itself(server: LiveServer) -> None:
     with pytest.raises(ClientError) as exc:
-        server.client("kms").list_keys()
+        server.client("sagemaker").list_hubs()  # an operation no SageMaker project touches
     assert error_code(exc) == "NotImplemented"
-    assert "kms:ListKeys" in exc.value.response["Error"]["Message"]
+    assert "sagemaker:ListHubs" in exc.value.response["Error"]["Message"]
 
 
 def test_health_reports_version_and_services(server: LiveServer) -> None:

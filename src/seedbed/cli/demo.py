@@ -120,7 +120,7 @@ def run_demo(data_dir: Path | None = None, port: int | None = None) -> None:
 
         _step("an operation Seedbed does not implement yet says so")
         try:
-            boto3.client("kms", config=config).list_keys()
+            boto3.client("sagemaker", config=config).list_hubs()
         except ClientError as exc:
             console.print(f"[yellow]{exc.response['Error']['Code']}[/]: {exc.response['Error']['Message']}")
 

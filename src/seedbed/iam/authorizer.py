@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from seedbed.errors import AccessDenied
 from seedbed.iam import actions, evaluator, resources, sources  # noqa: F401  (sources registers S3)
-from seedbed.iam.context_keys import INTERNAL_SOURCE, ConditionContext, Values
+from seedbed.iam.context_keys import INTERNAL_SOURCE, VOLATILE, ConditionContext, Values
 from seedbed.iam.decisions import DecisionLog
 from seedbed.iam.document import MalformedPolicyDocument, PolicyKind, parse
 from seedbed.iam.evaluator import Caller, Decision, NamedPolicy, Outcome, PrincipalKind
@@ -65,10 +65,10 @@ class Authorizer:
         self.decisions = DecisionLog(backend.db)
         self._paths: dict[tuple[str, str, str], str | None] = {}
         self._seq = itertools.count(int(time.time() * 1000) % 1_000_000_000)
-        #: Decisions that consulted no condition key and no resource policy depend only on the
-        #: principal's policies, the action and the resource: (key) -> (expires, decision).
-        self._cache: dict[tuple[str, str, str, str], tuple[float, Decision]] = {}
+        #: Decisions without a resource policy: (key) -> (expires, decision, keys read and values).
+        self._cache: dict[tuple[str, str, str, str], tuple[float, Decision, tuple[tuple[str, Values | None], ...]]] = {}
         self._sources: dict[str, bool] = {}
+        self._envs: dict[tuple[str, str], actions.Env] = {}
 
     def close(self) -> None:
         self.decisions.close()
@@ -89,8 +89,7 @@ class Authorizer:
         if not checks:
             return
         info = self._info(ctx.principal)
-        account = info.caller.account
-        env = actions.Env(ctx.region, account, lambda kind, name: self._iam_path(account, kind, name))
+        env = self._env(ctx.region, info.caller.account)
         for check in checks:
             if not check.applies(params):
                 continue
@@ -165,22 +164,22 @@ class Authorizer:
         if caller.is_root and not trust and owner == caller.account:
             if (resource_policy is None and not required) or lowered in ROOT_ALWAYS:
                 return None
+        lookup = None
+        # Without a resource policy (which can change outside IAM) a decision is a function of
+        # the principal's policies, the action, the resource and the keys it read: reuse it while
+        # those keys have the same values.
         plain = resource_policy is None and not trust and not required and ctx.principal is not None
         if plain:
             key = (ctx.principal.access_key_id, action, resource, owner)  # type: ignore[union-attr]
             hit = self._cache.get(key)
             if hit is not None and hit[0] > time.monotonic():
-                return hit[1]
-        lookup = ConditionContext(
-            ctx,
-            caller,
-            info.tags,
-            resource,
-            owner,
-            request_keys,
-            lambda key: self._resource_key(ctx, resource, key),
-            request_lookup,
-        )
+                if not hit[2]:
+                    return hit[1]
+                lookup = self._lookup(ctx, info, resource, owner, request_keys, request_lookup)
+                if all(lookup(k) == v for k, v in hit[2]):
+                    return hit[1]
+        if lookup is None or lookup.seen:
+            lookup = self._lookup(ctx, info, resource, owner, request_keys, request_lookup)
         decision = evaluator.evaluate(
             caller,
             action,
@@ -192,11 +191,31 @@ class Authorizer:
             trust=trust,
             resource_policy_required=required,
         )
-        if plain and not lookup.consulted and not request_keys:
+        if plain and not request_keys and VOLATILE.isdisjoint(lookup.seen):
             if len(self._cache) > 50_000:
                 self._cache.clear()
-            self._cache[key] = (time.monotonic() + CACHE_SECONDS, decision)
+            self._cache[key] = (time.monotonic() + CACHE_SECONDS, decision, tuple(lookup.seen.items()))
         return decision
+
+    def _lookup(
+        self,
+        ctx: RequestContext,
+        info: PrincipalInfo,
+        resource: str,
+        owner: str,
+        request_keys: dict[str, Values],
+        request_lookup: Callable[[str], Values | None] | None,
+    ) -> ConditionContext:
+        return ConditionContext(
+            ctx,
+            info.caller,
+            info.tags,
+            resource,
+            owner,
+            request_keys,
+            lambda key: self._resource_key(ctx, resource, key),
+            request_lookup,
+        )
 
     def _has_source(self, resource: str) -> bool:
         parts = resource.split(":", 3)
@@ -236,6 +255,15 @@ class Authorizer:
         )
 
     # --- helpers ------------------------------------------------------------------------------
+
+    def _env(self, region: str, account: str) -> actions.Env:
+        env = self._envs.get((region, account))
+        if env is None:
+            env = actions.Env(region, account, lambda kind, name: self._iam_path(account, kind, name))
+            if len(self._envs) > 1000:
+                self._envs.clear()
+            self._envs[(region, account)] = env
+        return env
 
     def _info(self, principal: Principal | None) -> PrincipalInfo:
         if principal is None:

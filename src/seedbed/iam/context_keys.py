@@ -26,6 +26,8 @@ _PRINCIPAL_TYPES = {
     PrincipalKind.ROLE_SESSION: "AssumedRole",
 }
 _UNSET = object()
+#: Keys whose value changes by itself: a decision that read one is never reused.
+VOLATILE = frozenset({"aws:currenttime", "aws:epochtime", "aws:tokenissuetime"})
 
 
 class ConditionContext:
@@ -33,7 +35,7 @@ class ConditionContext:
 
     __slots__ = (
         "_values", "_ctx", "_caller", "_principal_tags", "_resource", "_owner", "_resource_keys",
-        "_request_keys", "consulted",
+        "_request_keys", "seen",
     )
 
     def __init__(
@@ -55,19 +57,19 @@ class ConditionContext:
         self._resource = resource
         self._owner = owner_account
         self._resource_keys = resource_keys
-        #: Whether any condition or policy variable asked for a key (else the decision depends
-        #: only on the policies, the action and the resource, and may be cached).
-        self.consulted = False
+        #: The keys conditions and policy variables asked for, with what they got: a decision
+        #: depends on the policies, the action, the resource and these values only.
+        self.seen: dict[str, Values | None] = {}
 
     def set(self, key: str, value: Values | None) -> None:
         self._values[key.lower()] = value
 
     def __call__(self, key: str) -> Values | None:
-        self.consulted = True
         found = self._values.get(key, _UNSET)
         if found is _UNSET:
             found = self._compute(key)
             self._values[key] = found
+        self.seen[key] = found  # type: ignore[assignment]
         return found  # type: ignore[return-value]
 
     def _compute(self, key: str) -> Values | None:

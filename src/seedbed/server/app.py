@@ -75,6 +75,7 @@ class SeedbedApp:
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
+                await self.backend.resume_interrupted()
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 self.backend.close()

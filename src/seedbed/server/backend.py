@@ -135,6 +135,12 @@ class Backend:
 
         return await invoke(self, principal, service, operation, params, region or self.settings.region)
 
+    async def resume_interrupted(self) -> None:
+        """Pick up long operations a crash interrupted (stack operations today)."""
+        cloudformation = self.provider("cloudformation")
+        if cloudformation is not None:
+            await cloudformation.resume()  # type: ignore[attr-defined]
+
     def close(self) -> None:
         for provider in self._providers.values():
             if provider is not None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import threading
 from typing import Any
 
 from seedbed.cloudformation import changesets, parameters, plan, schemas, submit, template
@@ -41,6 +42,16 @@ def _request(ctx: RequestContext, params: dict[str, Any], body: str, name: str) 
     )
 
 
+def _warm_schemas() -> None:
+    from seedbed.cloudformation import types
+
+    try:
+        for name in types.implemented_types():
+            schemas.get(name)
+    except Exception:  # noqa: BLE001 - only a warm-up
+        log.debug("schema warm-up failed", exc_info=True)
+
+
 def _not_found(name: str) -> CfnValidationError:
     return CfnValidationError(f"Stack with id {name} does not exist")
 
@@ -57,6 +68,8 @@ class CloudFormationProvider(Provider):
             loop = None
         if loop is not None:  # loaded by a request: pick up what a crashed process left
             loop.create_task(self.resume())
+        # Loading cfn-lint's schemas takes about a second: do it off the loop, ahead of need.
+        threading.Thread(target=_warm_schemas, name="cfn-schemas", daemon=True).start()
 
     async def resume(self) -> int:
         """Resume or roll back every stack operation left in progress (call once at start-up)."""
