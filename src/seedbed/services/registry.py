@@ -19,6 +19,7 @@ PROVIDERS: dict[str, str] = {
     "kms": "seedbed.services.kms.provider:KmsProvider",
     "secretsmanager": "seedbed.services.secretsmanager.provider:SecretsManagerProvider",
     "ssm": "seedbed.services.ssm.provider:SsmProvider",
+    "sagemaker": "seedbed.services.sagemaker.provider:SageMakerProvider",
 }
 
 #: Services routed even before they have a provider: what SageMaker project templates use.
