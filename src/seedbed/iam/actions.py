@@ -236,30 +236,60 @@ def _apply(filters: tuple[str, ...], value: str, params: Mapping[str, Any], env:
     return value, False
 
 
+def _field_values(part: Field, params: Mapping[str, Any], env: Env) -> list[str]:
+    simple = part.simple
+    if simple is not None:
+        value = params.get(simple)
+        if type(value) is str:
+            return [value]
+        if value is None or isinstance(value, (dict, list)):
+            return []
+        return [_text(value)]
+    if part.path == ("$region",):
+        return [env.region]
+    if part.path == ("$account",):
+        return [env.account]
+    return [_text(v) for v in _walk(params, part.path) if not isinstance(v, (Mapping, list))]
+
+
 def render(template: Template, params: Mapping[str, Any], env: Env) -> list[str]:
-    """The ARNs a template names for this request; a missing member becomes ``*``."""
-    if template.is_star:
+    """The ARNs a template names for this request; a missing member becomes ``*``.
+
+    The common case (every field has one value) builds one string; a field with several values
+    (``Delete.Objects[].Key``) takes the general path."""
+    parts = template.parts
+    if parts == _STAR:
         return ["*"]
+    pieces: list[str] = []
+    for part in parts:
+        if type(part) is str:
+            pieces.append(part)
+            continue
+        values = _field_values(part, params, env)  # type: ignore[arg-type]
+        if len(values) == 1:
+            value = values[0]
+            if part.filters:  # type: ignore[union-attr]
+                value, whole = _apply(part.filters, value, params, env)  # type: ignore[union-attr]
+                if whole:
+                    return [value]
+            pieces.append(value)
+        elif not values:
+            pieces.append("*")
+        else:
+            return _render_many(template, params, env)
+    return ["".join(pieces)]
+
+
+_STAR = ("*",)
+
+
+def _render_many(template: Template, params: Mapping[str, Any], env: Env) -> list[str]:
     results = [""]
     for part in template.parts:
         if isinstance(part, str):
             results = [r + part for r in results]
             continue
-        simple = part.simple
-        if simple is not None:
-            value = params.get(simple)
-            if type(value) is str:
-                values = [value]
-            elif value is None or isinstance(value, (dict, list)):
-                values = []
-            else:
-                values = [_text(value)]
-        elif part.path == ("$region",):
-            values = [env.region]
-        elif part.path == ("$account",):
-            values = [env.account]
-        else:
-            values = [_text(v) for v in _walk(params, part.path) if not isinstance(v, (Mapping, list))]
+        values = _field_values(part, params, env)
         if len(values) == 1 and not part.filters:
             results = [r + values[0] for r in results]
             continue

@@ -17,6 +17,7 @@ import itertools
 import logging
 import time
 from collections.abc import Callable, Mapping
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from seedbed.errors import AccessDenied
@@ -85,6 +86,7 @@ class Authorizer:
         """Raise AccessDenied unless the caller may perform ``operation`` with ``params``."""
         if self.mode == "off" or (ctx.principal is None and ctx.source_ip == INTERNAL_SOURCE):
             return
+        resources.notify(ctx.service, operation, params)
         checks = actions.checks(ctx.service, operation)
         if not checks:
             return
@@ -146,14 +148,15 @@ class Authorizer:
         """The decision, or None when the root user acts on a resource without a policy (allowed
         without evaluation, and not recorded)."""
         caller = info.caller
-        lowered = action.lower()
+        lowered = _lower(action)
         trust = lowered in TRUST_ACTIONS and ":role/" in resource and resource.startswith("arn:aws:iam::")
         resource_policy: NamedPolicy | None = None
         required = False
-        owner = _arn_account(resource) or caller.account
+        parts = _arn_parts(resource)
+        owner = (parts[4] if parts[4].isdigit() and len(parts[4]) == 12 else "") or caller.account
         if trust:
             resource_policy = self._trust_policy(resource)
-        elif resource != "*" and self._has_source(resource):
+        elif parts[2] and self._has_source(parts[2], resource):
             found = resources.policy_for(self.backend, ctx, resource)
             if found is not None:
                 owner = found.owner_account or owner
@@ -217,9 +220,7 @@ class Authorizer:
             request_lookup,
         )
 
-    def _has_source(self, resource: str) -> bool:
-        parts = resource.split(":", 3)
-        service = parts[2] if len(parts) > 3 else ""
+    def _has_source(self, service: str, resource: str) -> bool:
         found = self._sources.get(service)
         if found is None:
             found = self._sources[service] = resources.has_policy_source(self.backend, resource)
@@ -316,6 +317,19 @@ class Authorizer:
 
 _arn_account = evaluator.resource_owner
 _NO_KEYS: dict[str, Values] = {}
+_NOT_AN_ARN = ("", "", "", "", "", "")
+
+
+@lru_cache(maxsize=1024)
+def _lower(action: str) -> str:
+    return action.lower()
+
+
+@lru_cache(maxsize=8192)
+def _arn_parts(resource: str) -> tuple[str, ...]:
+    """The six parts of an ARN (cached: the same ARNs come back request after request)."""
+    parts = resource.split(":", 5)
+    return tuple(parts) if len(parts) == 6 and parts[0] == "arn" else _NOT_AN_ARN
 
 
 def _request_lookup(check: actions.Check, params: Mapping[str, Any]) -> Callable[[str], Values | None]:
@@ -340,4 +354,4 @@ def _compile_resource_policy(text: str, resource: str) -> NamedPolicy | None:
     return named
 
 
-__all__ = ["Authorizer", "access_denied", "Outcome"]
+__all__ = ["Authorizer", "Outcome", "access_denied"]

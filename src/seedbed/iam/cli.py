@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -16,8 +16,8 @@ console = Console()
 @iam_app.command()
 def explain(
     request_id: Annotated[str, typer.Argument(help="The request id (x-amzn-RequestId / the audit trail's requestID).")],
-    data_dir: Annotated[Optional[Path], typer.Option("--data-dir", help="Where state lives.")] = None,
-    database_url: Annotated[Optional[str], typer.Option("--database-url", help="State database URL.")] = None,
+    data_dir: Annotated[Path | None, typer.Option("--data-dir", help="Where state lives.")] = None,
+    database_url: Annotated[str | None, typer.Option("--database-url", help="State database URL.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
     """Print the policy statements that decided a request (allowed or denied)."""

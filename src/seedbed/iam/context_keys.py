@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from seedbed.iam.evaluator import Caller, PrincipalKind
@@ -34,8 +34,15 @@ class ConditionContext:
     """Callable ``key -> values | None`` for one action on one resource."""
 
     __slots__ = (
-        "_values", "_ctx", "_caller", "_principal_tags", "_resource", "_owner", "_resource_keys",
-        "_request_keys", "seen",
+        "_caller",
+        "_ctx",
+        "_owner",
+        "_principal_tags",
+        "_request_keys",
+        "_resource",
+        "_resource_keys",
+        "_values",
+        "seen",
     )
 
     def __init__(
@@ -83,11 +90,13 @@ class ConditionContext:
         if key.startswith("aws:principaltag/"):
             value = self._principal_tags.get(key[len("aws:principaltag/") :])
             return (value,) if value is not None else None
-        if "tag/" in key or key.startswith("s3:existingobjecttag/"):
-            if key.startswith(("aws:requesttag/", "s3:requestobjecttag/")):
+        # Anything else may be a key of the resource (aws:ResourceTag/..., s3:ExistingObjectTag/...,
+        # kms:ViaService...): its service answers, when it is asked at all.
+        if key.startswith(("aws:requesttag/", "s3:requestobjecttag/")) or key.startswith("aws:"):
+            if not key.startswith("aws:resourcetag/"):
                 return None
-            if self._resource_keys is not None and self._resource and self._resource != "*":
-                return self._resource_keys(key)
+        if self._resource_keys is not None and self._resource and self._resource != "*":
+            return self._resource_keys(key)
         return None
 
     # --- global keys ------------------------------------------------------------------------
@@ -133,7 +142,7 @@ def _secure(c: ConditionContext) -> Values:
 
 
 def _now_iso(_: ConditionContext) -> Values:
-    return (datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),)
+    return (datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),)
 
 
 def _auth_type(c: ConditionContext) -> Values | None:

@@ -103,7 +103,7 @@ def _member_paths(shape: Any, prefix: str = "", depth: int = 0) -> set[str]:
             out.add(path)
             out |= _member_paths(member, path + ".", depth + 1)
     elif shape.type_name == "list":
-        base = prefix[:-1] if prefix.endswith(".") else prefix
+        base = prefix.removesuffix(".")
         out.add(base + "[]")
         out |= _member_paths(shape.member, base + "[].", depth + 1)
     return out

@@ -11,7 +11,7 @@ import json
 import logging
 import queue
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from seedbed.services.iam import store
@@ -92,7 +92,7 @@ class DecisionLog:
     def _purge(self) -> None:
         try:
             with self._db.begin() as conn:
-                store.purge_decisions(conn, datetime.now(timezone.utc) - timedelta(days=RETENTION_DAYS))
+                store.purge_decisions(conn, datetime.now(UTC) - timedelta(days=RETENTION_DAYS))
         except Exception:
             log.warning("could not purge old IAM decisions", exc_info=True)
 
@@ -107,7 +107,7 @@ def to_row(item: tuple[Any, ...]) -> dict[str, Any]:
     return {
         "request_id": request_id,
         "seq": seq,
-        "time": datetime.fromtimestamp(epoch, timezone.utc),
+        "time": datetime.fromtimestamp(epoch, UTC),
         "account_id": account or None,
         "principal_arn": principal_arn,
         "action": decision.action,

@@ -225,7 +225,9 @@ class PolicyCache:
             tags = {k.lower(): v for k, v in entity.tags.items()}
             tags.update({k.lower(): v for k, v in principal.session_tags.items()})
             return PrincipalInfo(caller, PolicySet(entity.identity, entity.boundary, session), tags)
-        entity = self.user(principal.account_id, principal.user_name or "")
+        # A GetSessionToken session carries the user's ARN but no user name.
+        user_name = principal.user_name or principal.arn.rsplit("/", 1)[-1]
+        entity = self.user(principal.account_id, user_name)
         return PrincipalInfo(
             caller, PolicySet(entity.identity, entity.boundary, None), {k.lower(): v for k, v in entity.tags.items()}
         )

@@ -16,14 +16,15 @@ The authorizer knows a resource only by its ARN. A service that has resource-bas
 policies decide, and the provider answers "no such ..." afterwards), else the owning account
 (S3 ARNs carry none) and the policy text, or None for "no policy". ``key`` is lower-cased, e.g.
 ``aws:resourcetag/project``; return None when the resource has no such value. Both run on the
-request path before the operation: keep them to one indexed read.
+request path before the operation: keep them to one indexed read, or cache and register a
+write hook (:func:`register_write_hook`) that drops what a request is about to change.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from seedbed.server.backend import Backend
@@ -48,6 +49,20 @@ ContextGetter = Callable[["Backend", "RequestContext", str, str], "tuple[str, ..
 
 _policy_sources: dict[str, PolicyGetter] = {}
 _context_sources: dict[str, ContextGetter] = {}
+#: (operation, params) -> None: told of every request of its service before it runs, so a
+#: source that caches can forget what the request is about to change (a new bucket policy).
+WriteHook = Callable[[str, "Mapping[str, Any]"], None]
+_write_hooks: dict[str, WriteHook] = {}
+
+
+def register_write_hook(service: str, hook: WriteHook) -> None:
+    _write_hooks[service] = hook
+
+
+def notify(service: str, operation: str, params: Mapping[str, Any]) -> None:
+    hook = _write_hooks.get(service)
+    if hook is not None:
+        hook(operation, params)
 
 
 def register_policy_source(service: str, getter: PolicyGetter) -> None:

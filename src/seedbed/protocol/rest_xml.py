@@ -44,6 +44,42 @@ S3_XML_NAMESPACE = "http://s3.amazonaws.com/doc/2006-03-01/"
 """S3 puts every response document in this namespace; its models only say so on input shapes."""
 _BARE_ROOT_OPERATIONS = frozenset({"GetBucketLocation"})
 """S3 operations whose response document is a single element with text, not a structure."""
+S3_ROOT_ELEMENTS = {
+    "CompleteMultipartUpload": "CompleteMultipartUploadResult",
+    "CreateMultipartUpload": "InitiateMultipartUploadResult",
+    "CreateSession": "CreateSessionResult",
+    "DeleteObjects": "DeleteResult",
+    "GetBucketAccelerateConfiguration": "AccelerateConfiguration",
+    "GetBucketAcl": "AccessControlPolicy",
+    "GetBucketCors": "CORSConfiguration",
+    "GetBucketLifecycle": "LifecycleConfiguration",
+    "GetBucketLifecycleConfiguration": "LifecycleConfiguration",
+    "GetBucketLocation": "LocationConstraint",
+    "GetBucketLogging": "BucketLoggingStatus",
+    "GetBucketNotification": "NotificationConfiguration",
+    "GetBucketNotificationConfiguration": "NotificationConfiguration",
+    "GetBucketRequestPayment": "RequestPaymentConfiguration",
+    "GetBucketTagging": "Tagging",
+    "GetBucketVersioning": "VersioningConfiguration",
+    "GetBucketWebsite": "WebsiteConfiguration",
+    "GetObjectAcl": "AccessControlPolicy",
+    "GetObjectAttributes": "GetObjectAttributesResponse",
+    "GetObjectTagging": "Tagging",
+    "ListBucketAnalyticsConfigurations": "ListBucketAnalyticsConfigurationResult",
+    "ListBucketIntelligentTieringConfigurations": "ListBucketIntelligentTieringConfigurationsOutput",
+    "ListBucketInventoryConfigurations": "ListInventoryConfigurationsResult",
+    "ListBucketMetricsConfigurations": "ListMetricsConfigurationsResult",
+    "ListBuckets": "ListAllMyBucketsResult",
+    "ListDirectoryBuckets": "ListAllMyDirectoryBucketsResult",
+    "ListMultipartUploads": "ListMultipartUploadsResult",
+    "ListObjectVersions": "ListVersionsResult",
+    "ListObjects": "ListBucketResult",
+    "ListObjectsV2": "ListBucketResult",
+    "ListParts": "ListPartsResult",
+}
+"""The root element S3 writes for responses whose output has no payload member (from the S3 API
+reference's response syntax); payload members (``CopyObjectResult``, ``CopyPartResult``,
+``PublicAccessBlockConfiguration``, ``PolicyStatus`` ...) are named by their ``locationName``."""
 # ------------------------------------------------------------------------------------------------
 
 _LOCATED = frozenset({"uri", "querystring", "header", "headers", "statusCode"})
@@ -352,8 +388,12 @@ def host_id(request_id: str) -> str:
 
 
 def _root_name(operation_model: OperationModel) -> str:
-    # S3 knowledge: the model does not name response roots; "<Operation>Result" is what S3 uses
-    # for most (CompleteMultipartUploadResult, ListPartsResult ...). botocore ignores the name.
+    # S3 knowledge: the model does not name response roots (botocore ignores the name); S3's are
+    # in S3_ROOT_ELEMENTS, and "<Operation>Result" stands in for any other rest-xml operation.
+    if operation_model.service_model.service_name == "s3":
+        known = S3_ROOT_ELEMENTS.get(operation_model.name)
+        if known is not None:
+            return known
     return f"{operation_model.name}Result"
 
 

@@ -243,7 +243,7 @@ for name, condition, context, expect in [
     ("StringLikeIfExists present not matching", cond("StringLikeIfExists", "ec2:InstanceType", ["t1.*", "t2.*"]), {"ec2:InstanceType": "m5.large"}, IMPLICIT),
     ("NumericLessThanIfExists absent", cond("NumericLessThanIfExists", "s3:max-keys", "10"), {}, ALLOW),
     ("BoolIfExists absent", cond("BoolIfExists", "aws:MultiFactorAuthPresent", "false"), {}, ALLOW),
-    ("ArnLikeIfExists present", cond("ArnLikeIfExists", "aws:SourceArn", f"arn:aws:s3:::*"), {"aws:SourceArn": "arn:aws:sns:us-east-1:1:x"}, IMPLICIT),
+    ("ArnLikeIfExists present", cond("ArnLikeIfExists", "aws:SourceArn", "arn:aws:s3:::*"), {"aws:SourceArn": "arn:aws:sns:us-east-1:1:x"}, IMPLICIT),
     ("IpAddressIfExists absent", cond("IpAddressIfExists", "aws:SourceIp", "10.0.0.0/8"), {}, ALLOW),
     ("DateLessThanIfExists present", cond("DateLessThanIfExists", "aws:CurrentTime", "2000-01-01T00:00:00Z"), {"aws:CurrentTime": "2024-01-01T00:00:00Z"}, IMPLICIT),
 ]:
@@ -361,7 +361,7 @@ PREFIX = pol(allow("s3:ListBucket", BUCKET, Condition=cond("StringLike", "s3:pre
 add(case("variable in a StringLike condition", ALLOW, "s3:ListBucket", BUCKET, identity=[PREFIX], context={"aws:username": "alice", "s3:prefix": "home/alice/docs/"}))
 add(case("variable in condition for another prefix", IMPLICIT, "s3:ListBucket", BUCKET, identity=[PREFIX], context={"aws:username": "alice", "s3:prefix": "home/bob/"}))
 add(case("variable in condition, top level", ALLOW, "s3:ListBucket", BUCKET, identity=[PREFIX], context={"aws:username": "alice", "s3:prefix": "home/"}))
-add(case("principal tag variable in resource", ALLOW, "sagemaker:DescribeProject", f"arn:aws:sagemaker:us-east-1:{A}:project/ml-x", identity=[pol(allow("sagemaker:*", f"arn:aws:sagemaker:*:*:project/${{aws:PrincipalTag/team}}-*"))], context={"aws:PrincipalTag/team": "ml"}))
+add(case("principal tag variable in resource", ALLOW, "sagemaker:DescribeProject", f"arn:aws:sagemaker:us-east-1:{A}:project/ml-x", identity=[pol(allow("sagemaker:*", "arn:aws:sagemaker:*:*:project/${aws:PrincipalTag/team}-*"))], context={"aws:PrincipalTag/team": "ml"}))
 add(case("aws:userid variable", ALLOW, "s3:GetObject", "arn:aws:s3:::bucket/AIDAEXAMPLE/x", identity=[pol(allow("s3:GetObject", "arn:aws:s3:::bucket/${aws:userid}/*"))], context={"aws:userid": "AIDAEXAMPLE"}))
 add(case("variable in StringEquals", ALLOW, "iam:CreateAccessKey", ALICE, identity=[pol(allow("iam:*AccessKey*", Condition=cond("StringEquals", "aws:PrincipalArn", "arn:aws:iam::" + A + ":user/${aws:username}")))], context={"aws:username": "alice", "aws:PrincipalArn": ALICE}))
 

@@ -7,7 +7,12 @@ import json
 import pytest
 
 from seedbed.iam import managed
-from seedbed.iam.document import MalformedPolicyDocument, PolicyKind, chars_without_whitespace, parse
+from seedbed.iam.document import (
+    MalformedPolicyDocument,
+    PolicyKind,
+    chars_without_whitespace,
+    parse,
+)
 
 
 def doc(*statements: object, version: str = "2012-10-17") -> str:

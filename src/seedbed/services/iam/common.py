@@ -11,7 +11,12 @@ from sqlalchemy import Connection
 
 from seedbed.errors import ServiceError
 from seedbed.iam import managed
-from seedbed.iam.document import MalformedPolicyDocument, PolicyKind, chars_without_whitespace, validate
+from seedbed.iam.document import (
+    MalformedPolicyDocument,
+    PolicyKind,
+    chars_without_whitespace,
+    validate,
+)
 from seedbed.server.context import RequestContext
 from seedbed.services.base import Provider
 from seedbed.services.iam import store

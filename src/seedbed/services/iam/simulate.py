@@ -10,7 +10,16 @@ from sqlalchemy import Connection
 
 from seedbed.iam import managed
 from seedbed.iam.document import Policy, PolicyKind, parse
-from seedbed.iam.evaluator import Caller, Hit, Kind, NamedPolicy, Outcome, PolicySet, PrincipalKind, evaluate
+from seedbed.iam.evaluator import (
+    Caller,
+    Hit,
+    Kind,
+    NamedPolicy,
+    Outcome,
+    PolicySet,
+    PrincipalKind,
+    evaluate,
+)
 from seedbed.iam.principals import managed_document
 from seedbed.server.context import RequestContext
 from seedbed.services.iam import store
@@ -153,10 +162,7 @@ class SimulationOperations(IamBase):
             if ":" not in action:
                 raise InvalidInput(f"Action {action} is not in the form service:action.")
             for resource in resources:
-                lookup = context.get
-                decision = evaluate(
-                    caller, action, resource, lambda k: lookup(k), policy_set, resource_policy, owner_account or None
-                )
+                decision = evaluate(caller, action, resource, context.get, policy_set, resource_policy, owner_account or None)
                 missing = self._missing(all_policies, action, context)
                 result: dict[str, Any] = {
                     "EvalActionName": action,
@@ -332,4 +338,4 @@ class SimulationOperations(IamBase):
         return [{"PolicyName": a.rsplit("/", 1)[-1], "PolicyArn": a} for a in store.attached(conn, account_id, kind, name)]
 
 
-__all__ = ["SimulationOperations", "NoSuchEntity"]
+__all__ = ["NoSuchEntity", "SimulationOperations"]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import re
 import secrets
 import threading
@@ -21,10 +22,10 @@ from sqlalchemy.engine import Row
 
 from seedbed.server.context import RequestContext
 from seedbed.services.base import Provider
-from seedbed.services.s3 import conditions, encryption, policy, store, validation
+from seedbed.services.s3 import conditions, encryption, policy, sse_kms, store, validation
 from seedbed.services.s3.blobs import RemoteConfig, open_blob_store, sweep_orphans
-from seedbed.services.s3.errors import access_denied, error, invalid_argument, kms_unavailable, no_such_bucket
-from seedbed.services.s3.storage import ObjectStorage
+from seedbed.services.s3.errors import access_denied, error, invalid_argument, no_such_bucket
+from seedbed.services.s3.storage import BlobRef, ObjectStorage
 from seedbed.state import arns
 
 if TYPE_CHECKING:
@@ -134,6 +135,10 @@ def header_members(headers: dict[str, Any] | None) -> dict[str, Any]:
     return out
 
 
+def _first(*values: str | None) -> str:
+    return next(v for v in values if v is not None)
+
+
 def remote_config(settings: Any) -> RemoteConfig | None:
     """The external blob store from settings (``s3_backend_url`` ...) or the environment."""
     url = getattr(settings, "s3_backend_url", None)
@@ -141,7 +146,7 @@ def remote_config(settings: Any) -> RemoteConfig | None:
         return RemoteConfig(
             endpoint_url=url,
             bucket=getattr(settings, "s3_backend_bucket", None) or RemoteConfig.bucket,
-            prefix=getattr(settings, "s3_backend_prefix", None) or RemoteConfig.prefix,
+            prefix=_first(getattr(settings, "s3_backend_prefix", None), os.environ.get("SEEDBED_S3_BACKEND_PREFIX"), RemoteConfig.prefix),
             access_key_id=getattr(settings, "s3_backend_access_key_id", None),
             secret_access_key=getattr(settings, "s3_backend_secret_access_key", None),
             region=getattr(settings, "s3_backend_region", None) or RemoteConfig.region,
@@ -315,7 +320,11 @@ class S3Base(Provider):
 
     @staticmethod
     def encryption_for_write(params: dict[str, Any], bucket_default: dict[str, Any] | None) -> dict[str, Any]:
-        """The SSE settings a new object gets: the request's, else the bucket default (SSE-S3)."""
+        """The SSE settings a new object gets: the request's, else the bucket default.
+
+        SSE-S3 (``AES256``) seals with the data dir's master key; SSE-KMS (``aws:kms``) gets its
+        data key from KMS (:mod:`~seedbed.services.s3.sse_kms`, called by :meth:`kms_sealing`).
+        """
         if params.get("SSECustomerAlgorithm") or params.get("SSECustomerKey"):
             raise error(
                 "InvalidRequest",
@@ -323,26 +332,55 @@ class S3Base(Provider):
                 "made over a secure connection.",
             )
         requested = params.get("ServerSideEncryption")
-        if requested is None and bucket_default:
+        rule: dict[str, Any] = {}
+        default: dict[str, Any] = {}
+        if bucket_default:
             rule = (bucket_default.get("Rules") or [{}])[0]
-            requested = (rule.get("ApplyServerSideEncryptionByDefault") or {}).get("SSEAlgorithm")
+            default = rule.get("ApplyServerSideEncryptionByDefault") or {}
+        if requested is None:
+            requested = default.get("SSEAlgorithm")
         requested = requested or "AES256"
-        if requested in ("aws:kms", "aws:kms:dsse"):
-            raise kms_unavailable()
+        if requested in sse_kms.KMS_ALGORITHMS:
+            key_id = params.get("SSEKMSKeyId")
+            if key_id is None and default.get("SSEAlgorithm") in sse_kms.KMS_ALGORITHMS:
+                key_id = default.get("KMSMasterKeyID")
+            bucket_key = params.get("BucketKeyEnabled")
+            if bucket_key is None:
+                bucket_key = bool(rule.get("BucketKeyEnabled"))
+            out: dict[str, Any] = {"SSEAlgorithm": requested, "KMSMasterKeyID": key_id, "BucketKeyEnabled": bool(bucket_key)}
+            context = sse_kms.request_context(params.get("SSEKMSEncryptionContext"))
+            if context:
+                out["Context"] = context
+            return out
         if requested != "AES256":
             raise invalid_argument(
                 "The encryption method specified is not supported",
                 "x-amz-server-side-encryption",
                 requested,
             )
-        if params.get("SSEKMSKeyId"):
+        if params.get("SSEKMSKeyId") or params.get("SSEKMSEncryptionContext"):
             raise invalid_argument(
                 "Server Side Encryption with AWS KMS managed key requires HTTP header "
                 "x-amz-server-side-encryption : aws:kms",
                 "x-amz-server-side-encryption-aws-kms-key-id",
-                params["SSEKMSKeyId"],
+                params.get("SSEKMSKeyId"),
             )
         return {"SSEAlgorithm": "AES256"}
+
+    async def kms_sealing(
+        self, ctx: RequestContext, owner: str, bucket: str, key: str, encryption_doc: dict[str, Any]
+    ) -> sse_kms.Sealing | None:
+        """For an SSE-KMS write, a data key from KMS (``kms:GenerateDataKey``); else None."""
+        if not sse_kms.is_kms(encryption_doc):
+            return None
+        return await sse_kms.generate(self.backend, ctx, owner, bucket, key, encryption_doc)
+
+    async def kms_keys(self, ctx: RequestContext, row: Any, refs: list[BlobRef]) -> dict[str, bytes] | None:
+        """For reading an SSE-KMS version: its data keys from KMS (``kms:Decrypt``); else None."""
+        blobs = sse_kms.blobs_of(ref.key for ref in refs)
+        if not blobs:
+            return None
+        return await sse_kms.decrypt(self.backend, ctx, row.owner, row.bucket, row.key, row.encryption, blobs)
 
     @staticmethod
     def check_acl(params: dict[str, Any]) -> None:

@@ -67,14 +67,3 @@ def precondition_failed(condition: str) -> ServiceError:
 
 def invalid_tag(message: str) -> ServiceError:
     return error("InvalidTag", message)
-
-
-def kms_unavailable() -> ServiceError:
-    """SSE-KMS needs data keys from KMS, which Seedbed does not serve yet: say so plainly."""
-    return ServiceError(
-        "SSE-KMS (aws:kms) needs the AWS KMS service, which Seedbed does not implement yet; "
-        "use SSE-S3 (AES256), which encrypts at rest with a per-data-dir master key.",
-        code="NotImplemented",
-        status=501,
-        sender_fault=False,
-    )

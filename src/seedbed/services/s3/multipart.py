@@ -8,6 +8,7 @@ COMPOSITE (``-N``) or FULL_OBJECT checksum over the part checksums.
 
 from __future__ import annotations
 
+import base64
 import secrets
 from typing import Any
 from urllib.parse import quote
@@ -16,7 +17,7 @@ from sqlalchemy import Connection
 from sqlalchemy.engine import Row
 
 from seedbed.server.context import RequestContext
-from seedbed.services.s3 import checksums, listing, store, validation
+from seedbed.services.s3 import checksums, listing, sse_kms, store, validation
 from seedbed.services.s3.common import owner, quoted
 from seedbed.services.s3.errors import (
     error,
@@ -64,6 +65,10 @@ def _checksum_settings(params: dict[str, Any]) -> dict[str, str] | None:
     return {"algorithm": name, "type": kind}
 
 
+def _encryption_out(upload: Row) -> dict[str, Any]:
+    return sse_kms.output_members((upload.params or {}).get("encryption"))
+
+
 def _etag_of(value: str | None) -> str:
     return (value or "").strip().strip('"')
 
@@ -76,13 +81,19 @@ class MultipartOperations(ObjectOperations):
             raise no_such_upload(params["UploadId"])
         return upload
 
-    def create_multipart_upload(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+    async def create_multipart_upload(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         bucket, values = self.prepare_write(ctx, params)
         checksum = _checksum_settings(params)
         upload_id = secrets.token_urlsafe(48)
         principal = ctx.principal
         stored = {k: v for k, v in values.items() if k not in ("owner", "storage_class")}
         stored["checksum"] = checksum
+        encryption_doc = dict(values["encryption"])
+        # SSE-KMS: one data key per upload (GenerateDataKey now, Decrypt for each part).
+        sealing = await self.kms_sealing(ctx, bucket.account_id, bucket.name, params["Key"], encryption_doc)
+        stored["encryption"] = dict(encryption_doc)
+        if sealing is not None:
+            stored["encryption"]["DataKey"] = base64.b64encode(sealing.blob).decode()
 
         def work(conn: Connection) -> None:
             if store.get_bucket(conn, bucket.name) is None:
@@ -106,14 +117,27 @@ class MultipartOperations(ObjectOperations):
             "Bucket": bucket.name,
             "Key": params["Key"],
             "UploadId": upload_id,
-            "ServerSideEncryption": "AES256",
+            **sse_kms.output_members(encryption_doc),
         }
+        if encryption_doc.get("Context"):
+            out["SSEKMSEncryptionContext"] = sse_kms.encode_context(encryption_doc["Context"])
         if checksum:
             out["ChecksumAlgorithm"] = checksum["algorithm"]
             out["ChecksumType"] = checksum["type"]
         return out
 
-    def _store_part(self, upload: Row, number: int, body: bytes, verified: dict[str, str]) -> dict[str, Any]:
+    async def _upload_sealing(self, ctx: RequestContext, upload: Row) -> sse_kms.Sealing | None:
+        """The upload's KMS data key, decrypted for one part (``kms:Decrypt``), if it has one."""
+        doc = (upload.params or {}).get("encryption") or {}
+        blob = doc.get("DataKey")
+        if not blob:
+            return None
+        keys = await sse_kms.decrypt(self.backend, ctx, upload.owner, upload.bucket, upload.key, doc, [blob])
+        return sse_kms.Sealing(keys[blob], base64.b64decode(blob))
+
+    def _store_part(
+        self, upload: Row, number: int, body: bytes, verified: dict[str, str], sealing: sse_kms.Sealing | None = None
+    ) -> dict[str, Any]:
         """Seal a part's bytes and record it (replacing an earlier upload of the same number)."""
         settings = (upload.params or {}).get("checksum")
         if settings:
@@ -126,7 +150,7 @@ class MultipartOperations(ObjectOperations):
             if not verified:
                 verified = {wanted: checksums.checksum(wanted, body)}
         etag = checksums.md5_hex(body)
-        ref = self.storage.store(body)
+        ref = self.storage.store(body, sealing)
         checksum = None
         if verified:
             (name, value), = verified.items()
@@ -163,10 +187,11 @@ class MultipartOperations(ObjectOperations):
         if len(body) > validation.MAX_PUT_SIZE:
             raise error("EntityTooLarge", "Your proposed upload exceeds the maximum allowed size")
         headers = ctx.request.headers if ctx.request is not None else {}
+        sealing = await self._upload_sealing(ctx, upload)
 
         def work() -> dict[str, Any]:
-            part = self._store_part(upload, number, body, checksums.verify_request(headers, body))
-            out: dict[str, Any] = {"ETag": quoted(part["etag"]), "ServerSideEncryption": "AES256"}
+            part = self._store_part(upload, number, body, checksums.verify_request(headers, body), sealing)
+            out: dict[str, Any] = {"ETag": quoted(part["etag"]), **_encryption_out(upload)}
             if part["checksum"]:
                 out[f"Checksum{part['checksum']['algorithm']}"] = part["checksum"]["value"]
             return out
@@ -195,14 +220,16 @@ class MultipartOperations(ObjectOperations):
         if end - start > validation.MAX_PUT_SIZE:
             raise invalid_request("The specified copy source is larger than the maximum allowable size for a copy source: 5368709120")
         refs = refs_from_json(source.blobs)
+        source_keys = await self.kms_keys(ctx, source, refs)
+        sealing = await self._upload_sealing(ctx, upload)
 
         def work() -> dict[str, Any]:
-            data = self.storage.read(refs, start, end)
-            part = self._store_part(upload, number, data, {})
+            data = self.storage.read(refs, start, end, source_keys)
+            part = self._store_part(upload, number, data, {}, sealing)
             result: dict[str, Any] = {"ETag": quoted(part["etag"]), "LastModified": part["last_modified"]}
             if part["checksum"]:
                 result[f"Checksum{part['checksum']['algorithm']}"] = part["checksum"]["value"]
-            out: dict[str, Any] = {"CopyPartResult": result, "ServerSideEncryption": "AES256"}
+            out: dict[str, Any] = {"CopyPartResult": result, **_encryption_out(upload)}
             if source.version_id != "null":
                 out["CopySourceVersionId"] = source.version_id
             return out
@@ -270,6 +297,8 @@ class MultipartOperations(ObjectOperations):
         whole_checksum = checksums.provided_checksums(headers)
         values = {k: v for k, v in (upload.params or {}).items() if k != "checksum"}
         values.update(owner=upload.owner, storage_class=upload.storage_class)
+        encryption_doc = {k: v for k, v in (values.get("encryption") or {"SSEAlgorithm": "AES256"}).items() if k != "DataKey"}
+        values["encryption"] = encryption_doc
 
         def consume(conn: Connection, row: dict[str, Any]) -> list[dict[str, Any]]:
             """Check the parts against what was uploaded and turn the upload into ``row``."""
@@ -345,7 +374,7 @@ class MultipartOperations(ObjectOperations):
                 "Bucket": upload.bucket,
                 "Key": upload.key,
                 "ETag": quoted(row["etag"]),
-                "ServerSideEncryption": "AES256",
+                **sse_kms.output_members(encryption_doc),
             }
             out.update(checksums.output_members(row["checksum"]))
             if row["version_id"] != "null":

@@ -16,7 +16,7 @@ from sqlalchemy.engine import Row
 
 from seedbed.errors import ServiceError
 from seedbed.server.context import RequestContext
-from seedbed.services.s3 import checksums, conditions, listing, store, validation
+from seedbed.services.s3 import checksums, conditions, listing, sse_kms, store, validation
 from seedbed.services.s3.common import (
     S3Base,
     check_version_id,
@@ -116,10 +116,10 @@ class ObjectOperations(S3Base):
                 "ETag": quoted(row.etag),
                 "LastModified": store.utc(row.last_modified),
                 "AcceptRanges": "bytes",
-                "ServerSideEncryption": (row.encryption or {}).get("SSEAlgorithm", "AES256"),
                 "ContentLength": row.size,
             }
         )
+        out.update(sse_kms.output_members(row.encryption))
         if row.user_metadata:
             out["Metadata"] = dict(row.user_metadata)
         if row.version_id != "null":
@@ -184,13 +184,14 @@ class ObjectOperations(S3Base):
         if out.get("ResponseMetadata", {}).get("HTTPStatusCode") == 304:
             return out
         start, end = (selected.start, selected.end) if selected else (0, row.size)
+        kms_keys = await self.kms_keys(ctx, row, refs) if row.encryption and sse_kms.is_kms(row.encryption) else None
         if end - start <= INLINE_READ:
             if self.local and end - start <= 64 * 1024:
-                out["Body"] = self.storage.read(refs, start, end)
+                out["Body"] = self.storage.read(refs, start, end, kms_keys)
             else:
-                out["Body"] = await self.storage.run(self.storage.read, refs, start, end)
+                out["Body"] = await self.storage.run(self.storage.read, refs, start, end, kms_keys)
         else:
-            out["Body"] = self.storage.stream(refs, start, end)
+            out["Body"] = self.storage.stream(refs, start, end, kms_keys)
         return out
 
     def head_object(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
@@ -246,6 +247,7 @@ class ObjectOperations(S3Base):
             raise error("NotImplemented", "Appending to objects is only supported by directory buckets", 501)
         headers = ctx.request.headers if ctx.request is not None else {}
         key = params["Key"]
+        sealing = await self.kms_sealing(ctx, bucket.account_id, bucket.name, key, values["encryption"])
 
         def work() -> dict[str, Any]:
             verified = checksums.verify_request(headers, body)
@@ -254,7 +256,7 @@ class ObjectOperations(S3Base):
                 name = checksums.algorithm_name(algorithm)
                 verified = {name: checksums.checksum(name, body)}
             etag = checksums.md5_hex(body)
-            ref = self.storage.store(body)
+            ref = self.storage.store(body, sealing)
             row = dict(values, size=len(body), etag=etag, blobs=[ref.to_json()], parts=None)
             if verified:
                 (name, value), = verified.items()
@@ -267,7 +269,9 @@ class ObjectOperations(S3Base):
                 self.storage.discard([ref])
                 raise
             self.storage.discard(discard)
-            out: dict[str, Any] = {"ETag": quoted(etag), "ServerSideEncryption": "AES256", "Size": len(body)}
+            out: dict[str, Any] = {"ETag": quoted(etag), "Size": len(body), **sse_kms.output_members(values["encryption"])}
+            if values["encryption"].get("Context"):
+                out["SSEKMSEncryptionContext"] = sse_kms.encode_context(values["encryption"]["Context"])
             if committed["version_id"] != "null":
                 out["VersionId"] = committed["version_id"]
             if verified:
@@ -453,9 +457,26 @@ class ObjectOperations(S3Base):
             values["storage_class"] = source.storage_class
         refs = refs_from_json(source.blobs)
         algorithm = params.get("ChecksumAlgorithm")
+        target = values["encryption"]
+        # Blobs sealed under the master key can be copied as they are; anything involving KMS is
+        # re-sealed (its data key is bound to the source object's ARN), one blob at a time.
+        reseal = sse_kms.is_kms(source.encryption) or sse_kms.is_kms(target)
+        source_keys = await self.kms_keys(ctx, source, refs) if reseal else None
+        sealing = await self.kms_sealing(ctx, bucket.account_id, bucket_name, key, target) if reseal else None
+
+        def fresh_copy(ref: BlobRef) -> BlobRef:
+            if not reseal:
+                return self.storage.copy(ref)
+            return self.storage.store(self.storage.read([ref], 0, ref.size, source_keys), sealing)
 
         def work() -> dict[str, Any]:
-            new_refs = [self.storage.copy(ref) for ref in refs]
+            new_refs: list[BlobRef] = []
+            try:
+                for ref in refs:
+                    new_refs.append(fresh_copy(ref))
+            except BaseException:
+                self.storage.discard(new_refs)
+                raise
             row = dict(
                 values,
                 size=source.size,
@@ -467,7 +488,7 @@ class ObjectOperations(S3Base):
             if algorithm:
                 name = checksums.algorithm_name(algorithm)
                 if not source.checksum or source.checksum["algorithm"] != name or source.checksum.get("type") == "COMPOSITE":
-                    data = self.storage.read(new_refs, 0, source.size)
+                    data = self.storage.read(new_refs, 0, source.size, sealing.keys() if sealing else None)
                     row["checksum"] = {"algorithm": name, "value": checksums.checksum(name, data), "type": "FULL_OBJECT"}
             try:
                 committed, discard = self.commit_version(bucket_name, key, row, params.get("IfMatch"), params.get("IfNoneMatch"))
@@ -478,7 +499,7 @@ class ObjectOperations(S3Base):
             result: dict[str, Any] = {"ETag": quoted(source.etag), "LastModified": committed["last_modified"]}
             result.update(checksums.output_members(row["checksum"]))
             result.pop("ChecksumType", None)
-            out: dict[str, Any] = {"CopyObjectResult": result, "ServerSideEncryption": "AES256"}
+            out: dict[str, Any] = {"CopyObjectResult": result, **sse_kms.output_members(target)}
             if committed["version_id"] != "null":
                 out["VersionId"] = committed["version_id"]
             if source.version_id != "null":

@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from seedbed.services.s3 import encryption
+from seedbed.services.s3 import encryption, sse_kms
 from seedbed.services.s3.blobs import BlobReader, BlobStore, Reaper
 
 T = TypeVar("T")
@@ -62,9 +62,10 @@ class ObjectStorage:
 
     # --- writing (call from the pool) --------------------------------------------------------
 
-    def store(self, data: bytes | memoryview) -> BlobRef:
-        """Seal ``data`` into a new durable blob."""
-        key, wrapped = self.keyring.new_data_key()
+    def store(self, data: bytes | memoryview, sealing: sse_kms.Sealing | None = None) -> BlobRef:
+        """Seal ``data`` into a new durable blob: under a data key of its own wrapped by the
+        master key (SSE-S3), or under a key derived from a KMS data key (SSE-KMS)."""
+        key, wrapped = sealing.blob_key() if sealing is not None else self.keyring.new_data_key()
         blob_id = new_blob_id()
         self.blobs.write(blob_id, encryption.seal(key, data))
         return BlobRef(blob_id, len(data), wrapped)
@@ -81,7 +82,19 @@ class ObjectStorage:
 
     # --- reading -----------------------------------------------------------------------------
 
-    def _read_blob(self, reader: BlobReader, ref: BlobRef, start: int, end: int) -> bytes:
+    def data_key(self, ref: BlobRef, kms_keys: dict[str, bytes] | None) -> bytes:
+        """The key a blob is sealed with. SSE-KMS blobs need their KMS data key in ``kms_keys``
+        (base64 KMS blob -> plaintext, from :func:`sse_kms.decrypt`)."""
+        if ref.key.startswith(sse_kms.PREFIX):
+            salt, blob = sse_kms.split_ref(ref.key)
+            if kms_keys is None or blob not in kms_keys:
+                raise encryption.CorruptBlob(f"blob {ref.id} needs a KMS data key that was not given")
+            return sse_kms.derive(kms_keys[blob], salt)
+        return self.keyring.unwrap(ref.key)
+
+    def _read_blob(
+        self, reader: BlobReader, ref: BlobRef, start: int, end: int, kms_keys: dict[str, bytes] | None = None
+    ) -> bytes:
         """Plaintext ``[start, end)`` of one blob."""
         if end <= start:
             return b""
@@ -89,7 +102,7 @@ class ObjectStorage:
         sealed = reader.read(sealed_start, sealed_end)
         if len(sealed) != sealed_end - sealed_start:
             raise encryption.CorruptBlob(f"blob {ref.id} is shorter than its metadata says")
-        plain = encryption.open_segments(self.keyring.unwrap(ref.key), sealed, first, ref.size)
+        plain = encryption.open_segments(self.data_key(ref, kms_keys), sealed, first, ref.size)
         offset = start - first * encryption.SEGMENT
         return plain[offset : offset + (end - start)]
 
@@ -107,18 +120,22 @@ class ObjectStorage:
                 break
         return spans
 
-    def read(self, refs: Sequence[BlobRef], start: int, end: int) -> bytes:
+    def read(
+        self, refs: Sequence[BlobRef], start: int, end: int, kms_keys: dict[str, bytes] | None = None
+    ) -> bytes:
         """Object bytes ``[start, end)`` in memory (small objects and ranges)."""
         out = []
         for ref, lo, hi in self._spans(refs, start, end):
             reader = self.blobs.open(ref.id)
             try:
-                out.append(self._read_blob(reader, ref, lo, hi))
+                out.append(self._read_blob(reader, ref, lo, hi, kms_keys))
             finally:
                 reader.close()
         return b"".join(out)
 
-    async def stream(self, refs: Sequence[BlobRef], start: int, end: int) -> AsyncIterator[bytes]:
+    async def stream(
+        self, refs: Sequence[BlobRef], start: int, end: int, kms_keys: dict[str, bytes] | None = None
+    ) -> AsyncIterator[bytes]:
         """Object bytes ``[start, end)`` in chunks, each read and decrypted on the pool.
 
         The first blob is opened before the first chunk is awaited by the caller, so a blob that
@@ -136,7 +153,7 @@ class ObjectStorage:
                 while position < hi:
                     # Chunk boundaries on segment boundaries: each segment is decrypted once.
                     chunk_end = min(hi, (position // encryption.SEGMENT) * encryption.SEGMENT + STREAM_CHUNK)
-                    yield await self.run(self._read_blob, reader, ref, position, chunk_end)
+                    yield await self.run(self._read_blob, reader, ref, position, chunk_end, kms_keys)
                     position = chunk_end
                 readers.pop(ref.id).close()
         finally:

@@ -27,6 +27,7 @@ VISIBILITY_TAG = "sagemaker:studio-visibility"
 #: Parameters SageMaker fills in itself; a template must declare both.
 SUPPLIED = ("SageMakerProjectName", "SageMakerProjectId")
 TEMPLATE_SUFFIXES = (".yml", ".yaml", ".json", ".template")
+_NUMERIC = ("MinLength", "MaxLength", "MinValue", "MaxValue")
 _CONSTRAINTS = ("AllowedValues", "AllowedPattern", "MinLength", "MaxLength", "MinValue", "MaxValue", "ConstraintDescription")
 
 
@@ -87,7 +88,7 @@ def describe_template(body: str) -> dict[str, Any]:
             item["Description"] = str(decl["Description"])
         if str(decl.get("NoEcho", "false")).lower() == "true":
             item["NoEcho"] = True
-        constraints = {k: _text(decl[k]) for k in _CONSTRAINTS if k in decl}
+        constraints = {k: decl[k] if k in _NUMERIC else _text(decl[k]) for k in _CONSTRAINTS if k in decl}
         if constraints:
             item["Constraints"] = constraints
         if labels.get(name):
@@ -175,7 +176,8 @@ async def build(s3: S3Call, domain_id: str, location: str | None, region: str) -
 
 async def server_catalog(backend: Any, principal: Any, region: str, domain_id: str) -> dict[str, Any]:
     """The catalog as the signed-in ``principal`` sees it (used by the JSON endpoint and the web UI)."""
-    from seedbed.services.sagemaker import common, store
+    from seedbed.services.sagemaker import store
+    from seedbed.state import arns
 
     account = principal.account_id if principal is not None else ""
     with backend.db.connect() as conn:
@@ -186,7 +188,7 @@ async def server_catalog(backend: Any, principal: Any, region: str, domain_id: s
     if domain is None:
         from seedbed.services.sagemaker.errors import ResourceNotFound
 
-        raise ResourceNotFound(f"Domain {common.arns.sagemaker(account, region, 'domain', domain_id)} not found")
+        raise ResourceNotFound(f"Domain {arns.sagemaker(account, region, 'domain', domain_id)} not found")
 
     async def s3(operation: str, params: dict[str, Any]) -> dict[str, Any]:
         return await backend.call(principal, "s3", operation, params, region)
@@ -215,8 +217,8 @@ async def handle_catalog_request(backend: Any, request: Any) -> Any:
         region = sig.region or backend.settings.region
         return reply(200, await server_catalog(backend, principal, region, domain_id))
     except ServiceError as exc:
-        return reply(exc.status if exc.status < 500 else 500, {"Code": exc.code, "Message": exc.message})
-    except Exception:  # noqa: BLE001 - never a bare 500 with a traceback
+        return reply(min(500, exc.status), {"Code": exc.code, "Message": exc.message})
+    except Exception:
         import logging
 
         logging.getLogger(__name__).exception("catalog request failed")

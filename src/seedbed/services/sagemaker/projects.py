@@ -241,6 +241,8 @@ class ProjectOperations:
             )
         out: dict[str, Any] = {"ProjectSummaryList": []}
         for row in rows[:limit]:
+            if row.status in IN_PROGRESS:
+                self._watch(row.project_id)  # e.g. left running by another replica or a crash
             item = {"ProjectName": row.name, "ProjectArn": row.arn, "ProjectId": row.project_id,
                     "CreationTime": store.aware(row.created), "ProjectStatus": row.status}
             if row.description:
@@ -367,7 +369,7 @@ class ProjectOperations:
                 rows = store.projects_in_progress(conn)
             for row in rows:
                 self._watch(row.project_id)
-        except Exception:  # noqa: BLE001 - start-up must not fail on one project
+        except Exception:
             log.exception("resuming SageMaker projects failed")
 
     async def _follow(self, project_id: str) -> None:
@@ -389,7 +391,7 @@ class ProjectOperations:
             await self._settle(row, stack)
         except asyncio.CancelledError:
             raise
-        except Exception:  # noqa: BLE001 - a watcher must never take the server down
+        except Exception:
             log.exception("following project %s failed", project_id)
         finally:
             if self._watchers.get(project_id) is asyncio.current_task():

@@ -110,7 +110,8 @@ projects = Table(
     _ts("created"),
     _ts("modified", nullable=True),
     Index("ix_sm_projects_live", "account_id", "region", "live_name", unique=True),
-    Index("ix_sm_projects_created", "account_id", "region", "deleted", "created"),
+    Index("ix_sm_projects_created", "account_id", "region", "deleted", "created", "project_id"),
+    Index("ix_sm_projects_name", "account_id", "region", "deleted", "live_name"),
     Index("ix_sm_projects_status", "status"),
 )
 
@@ -285,8 +286,10 @@ def list_projects(
         query = query.where(projects.c.created > after)
     if before is not None:
         query = query.where(projects.c.created < before)
-    column = projects.c.name if sort_by == "Name" else projects.c.created
-    order = [column.desc() if descending else column.asc(), projects.c.project_id.desc() if descending else projects.c.project_id.asc()]
+    # Both orders are total and follow an index: live names are unique, creation times are
+    # broken by project id.
+    columns = [projects.c.live_name] if sort_by == "Name" else [projects.c.created, projects.c.project_id]
+    order = [c.desc() if descending else c.asc() for c in columns]
     return list(conn.execute(query.order_by(*order).offset(offset).limit(limit + 1)))
 
 

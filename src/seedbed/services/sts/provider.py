@@ -13,7 +13,7 @@ policy admits that service principal.
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from seedbed.errors import AccessDenied, ServiceError, ValidationError
@@ -219,7 +219,7 @@ class StsProvider(Provider):
         transitive: list[str] | None = None,
         source_identity: str | None = None,
     ) -> store.Session:
-        now = datetime.now(timezone.utc).replace(microsecond=0)
+        now = datetime.now(UTC).replace(microsecond=0)
         session = store.Session(
             access_key_id=ids.access_key_id(temporary=True),
             secret_access_key=ids.secret_access_key(),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from sqlalchemy import Column, Connection, DateTime, String, Table, Text, delete, insert, select
 
@@ -70,7 +70,7 @@ class Session:
 
 def _aware(value: datetime) -> datetime:
     """SQLite hands datetimes back naive; every time Seedbed stores is UTC."""
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def save(conn: Connection, session: Session) -> None:

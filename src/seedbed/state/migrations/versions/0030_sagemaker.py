@@ -79,7 +79,8 @@ def upgrade() -> None:
         _ts("modified", nullable=True),
     )
     op.create_index("ix_sm_projects_live", "sm_projects", ["account_id", "region", "live_name"], unique=True)
-    op.create_index("ix_sm_projects_created", "sm_projects", ["account_id", "region", "deleted", "created"])
+    op.create_index("ix_sm_projects_created", "sm_projects", ["account_id", "region", "deleted", "created", "project_id"])
+    op.create_index("ix_sm_projects_name", "sm_projects", ["account_id", "region", "deleted", "live_name"])
     op.create_index("ix_sm_projects_status", "sm_projects", ["status"])
     op.create_table(
         "sm_presigned_urls",
