@@ -52,7 +52,11 @@ class SeedbedApp:
         if scope["type"] != "http":
             return
         body = await _read_body(receive)
-        if scope["path"].startswith("/_seedbed/"):
+        if scope["path"] == "/_seedbed/catalog":
+            from seedbed.services.sagemaker.catalog import handle_catalog_request
+
+            response = await handle_catalog_request(self.backend, request_from_scope(scope, body))
+        elif scope["path"].startswith("/_seedbed/"):
             response = self._internal(scope)
         else:
             request = request_from_scope(scope, body)

@@ -136,10 +136,13 @@ class Backend:
         return await invoke(self, principal, service, operation, params, region or self.settings.region)
 
     async def resume_interrupted(self) -> None:
-        """Pick up long operations a crash interrupted (stack operations today)."""
+        """Pick up long operations a crash interrupted: stack operations, then the projects on them."""
         cloudformation = self.provider("cloudformation")
         if cloudformation is not None:
             await cloudformation.resume()  # type: ignore[attr-defined]
+        sagemaker = self.provider("sagemaker")
+        if sagemaker is not None:
+            await sagemaker.resume_projects()  # type: ignore[attr-defined]
 
     def close(self) -> None:
         for provider in self._providers.values():
