@@ -543,3 +543,27 @@ def test_session_token_of_a_user_keeps_the_users_permissions(server: LiveServer)
     with pytest.raises(ClientError) as exc:
         s3.create_bucket(Bucket=unique("session"))
     assert "no identity-based policy allows the s3:CreateBucket action" in error(exc)["Message"]
+
+
+def test_kms_key_policy_is_a_gate(server: LiveServer) -> None:
+    """A key policy that delegates to IAM lets identity policies decide; one that does not, wins."""
+    kms = server.client("kms")
+    delegating = kms.create_key()["KeyMetadata"]["KeyId"]  # default policy: the account's root
+    name, user = make_user(server, doc(allow("kms:*")))
+    assert user("kms").encrypt(KeyId=delegating, Plaintext=b"x")["CiphertextBlob"]
+    closed_policy = json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {"Sid": "RootOnly", "Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"}, "Action": "kms:*", "Resource": "*",
+                 "Condition": {"StringEquals": {"aws:PrincipalType": "Account"}}},
+            ],
+        }
+    )
+    closed = kms.create_key(Policy=closed_policy, BypassPolicyLockoutSafetyCheck=True)["KeyMetadata"]["KeyId"]
+    with pytest.raises(ClientError) as exc:
+        user("kms").encrypt(KeyId=closed, Plaintext=b"x")
+    assert error(exc)["Code"] == "AccessDeniedException"
+    assert f"User: arn:aws:iam::{ACCOUNT}:user/{name}" in error(exc)["Message"]
+    assert "no resource-based policy allows the kms:Encrypt action" in error(exc)["Message"]
+    assert kms.encrypt(KeyId=closed, Plaintext=b"x")["CiphertextBlob"]  # the root the policy names
