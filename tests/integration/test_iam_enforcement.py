@@ -125,8 +125,22 @@ def explain(server: LiveServer, request_id: str) -> str:
 @pytest.fixture(scope="module")
 def launch_role(server: LiveServer) -> str:
     name = unique("AmazonSageMakerProjectsLaunchRole")
-    trust = doc({"Effect": "Allow", "Principal": {"Service": "servicecatalog.amazonaws.com"}, "Action": "sts:AssumeRole"})
-    return server.client("iam").create_role(RoleName=name, Path="/service-role/", AssumeRolePolicyDocument=trust)["Role"]["Arn"]
+    trust = doc(
+        {
+            "Effect": "Allow",
+            "Principal": {"Service": ["servicecatalog.amazonaws.com", "cloudformation.amazonaws.com"]},
+            "Action": "sts:AssumeRole",
+        }
+    )
+    iam = server.client("iam")
+    arn = iam.create_role(RoleName=name, Path="/service-role/", AssumeRolePolicyDocument=trust)["Role"]["Arn"]
+    # What the project template makes: a bucket and a parameter (and their tags).
+    iam.put_role_policy(
+        RoleName=name,
+        PolicyName="provision",
+        PolicyDocument=doc(allow(["s3:*", "ssm:*"], "*")),
+    )
+    return arn
 
 
 @pytest.fixture(scope="module")
@@ -178,21 +192,46 @@ def test_data_scientist_may_pass_only_the_launch_role(server: LiveServer, data_s
     assert other[0]["EvalDecision"] == "implicitDeny"
 
 
-@pytest.mark.skip(reason="to be completed by the projects issue: SageMaker CreateProject does not exist yet")
 def test_data_scientist_provisions_a_project_through_the_launch_role(
     server: LiveServer, data_scientist: tuple[str, Client], launch_role: str
-) -> None:  # pragma: no cover - completed by the projects issue
+) -> None:
     """With only sagemaker:CreateProject and iam:PassRole on the launch role, CreateProject with an
     S3 template provisions the stack under the launch role (whose policies create the bucket),
     while the same user still cannot create a bucket directly."""
+    from pathlib import Path
+
+    template = Path(__file__).parents[1] / "unit" / "sagemaker" / "templates" / "small-project.yml"
+    admin_s3 = server.client("s3")
+    templates = unique("templates")
+    admin_s3.create_bucket(Bucket=templates)
+    admin_s3.put_object(Bucket=templates, Key="small.yml", Body=template.read_bytes())
     _, client = data_scientist
-    project = client("sagemaker").create_project(
-        ProjectName=unique("p"),
+    name = unique("proj")[:30]
+    sagemaker = client("sagemaker")
+    sagemaker.create_project(
+        ProjectName=name,
         TemplateProviders=[
-            {"CfnTemplateProvider": {"TemplateName": "t", "TemplateURL": "https://bucket.s3.amazonaws.com/t.yaml", "RoleARN": launch_role}}
+            {
+                "CfnTemplateProvider": {
+                    "TemplateName": "small",
+                    "TemplateURL": f"https://{templates}.s3.{server.region}.amazonaws.com/small.yml",
+                    "RoleARN": launch_role,
+                }
+            }
         ],
     )
-    assert project["ProjectArn"]
+    described = server.client("sagemaker").describe_project(ProjectName=name)
+    for _ in range(200):
+        if described["ProjectStatus"] not in ("Pending", "CreateInProgress"):
+            break
+        time.sleep(0.1)
+        described = server.client("sagemaker").describe_project(ProjectName=name)
+    assert described["ProjectStatus"] == "CreateCompleted", described.get("ProjectStatusReason")
+    bucket = f"sagemaker-project-{described['ProjectId']}"
+    admin_s3.head_bucket(Bucket=bucket)  # made by the stack, as the launch role
+    with pytest.raises(ClientError) as exc:
+        client("s3").create_bucket(Bucket=unique("direct"))
+    assert error(exc)["Code"] == "AccessDenied"
 
 
 # --- role trust, PassRole, sessions ----------------------------------------------------------

@@ -129,11 +129,25 @@ class Backend:
     def implemented_services(self) -> list[str]:
         return sorted(registry.PROVIDERS)
 
-    async def call(self, principal: Any, service: str, operation: str, params: dict[str, Any], region: str | None = None) -> dict[str, Any]:
-        """Call another service's operation in-process as ``principal``."""
+    async def call(
+        self,
+        principal: Any,
+        service: str,
+        operation: str,
+        params: dict[str, Any],
+        region: str | None = None,
+        account_id: str | None = None,
+    ) -> dict[str, Any]:
+        """Call another service's operation in-process as ``principal``.
+
+        ``principal=None`` is Seedbed acting as an AWS service on its own behalf (not checked by
+        IAM, recorded in the trail); ``account_id`` then says which account it acts in.
+        """
         from seedbed.server.dispatch import invoke
 
-        return await invoke(self, principal, service, operation, params, region or self.settings.region)
+        return await invoke(
+            self, principal, service, operation, params, region or self.settings.region, account_id
+        )
 
     async def resume_interrupted(self) -> None:
         """Pick up long operations a crash interrupted: stack operations, then the projects on them."""

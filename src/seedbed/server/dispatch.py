@@ -200,6 +200,7 @@ async def invoke(
     operation: str,
     params: dict[str, Any],
     region: str,
+    account_id: str | None = None,
 ) -> dict[str, Any]:
     """An in-process client call: validated and audited like a request, minus the wire."""
     ctx = RequestContext(
@@ -207,7 +208,7 @@ async def invoke(
         service=service,
         operation=operation,
         region=region,
-        account_id=principal.account_id if principal else "",
+        account_id=principal.account_id if principal else (account_id or ""),
         principal=principal,
         source_ip="seedbed.internal",
         user_agent="seedbed-internal",

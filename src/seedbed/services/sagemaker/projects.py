@@ -4,8 +4,10 @@ UpdateProject, DeleteProject.
 A project is a CloudFormation stack (``SP-<name>-<id>``) made from the template URL under the
 launch role, with ``SageMakerProjectName`` and ``SageMakerProjectId`` added to the parameters and
 the project's tags (plus ``sagemaker:project-name`` / ``sagemaker:project-id``) on the stack. The
-stack calls go through :meth:`Backend.call` as the caller, so IAM sees ``cloudformation:*``,
-``iam:PassRole`` and ``s3:GetObject`` on the template exactly as AWS checks them.
+caller needs ``sagemaker:CreateProject`` and ``iam:PassRole`` on the launch role; SageMaker then
+drives the stack itself and the engine acts as the launch role, so IAM checks every resource the
+template makes against the launch role's policies. Without a launch role the stack calls go through
+:meth:`Backend.call` as the caller, whose own ``cloudformation:*`` and ``s3:GetObject`` apply.
 
 ``ProjectStatus`` follows the stack: a watcher task per running operation waits on the stack engine
 and records the outcome (with the failing resource's reason). Watchers are restarted for projects
@@ -78,14 +80,28 @@ class ProjectOperations:
             self._watch(row.project_id)
         return row
 
-    async def _call(self, principal: Principal | None, service: str, operation: str, params: dict[str, Any], region: str) -> dict[str, Any]:
+    async def _call(
+        self, principal: Principal | None, service: str, operation: str, params: dict[str, Any], region: str,
+        account_id: str | None = None,
+    ) -> dict[str, Any]:
         try:
-            return await self.backend.call(principal, service, operation, params, region)
+            return await self.backend.call(principal, service, operation, params, region, account_id)
         except ServiceError as exc:
             raise _service_error(exc) from None
 
-    async def _template_version(self, ctx: RequestContext, url: str) -> dict[str, Any]:
-        """Which object (and version) the template URL names now, read as the caller."""
+    @staticmethod
+    def _acting(ctx: RequestContext, role: str | None) -> Principal | None:
+        """Who SageMaker acts as towards CloudFormation and the template bucket.
+
+        With a launch role (whose passing the caller was just allowed), SageMaker itself drives
+        the stack, and the engine does everything as that role: the caller needs no CloudFormation
+        or S3 permissions of its own, which is the point of the launch role. Without one, the
+        caller's own permissions apply, as on AWS.
+        """
+        return None if role else ctx.principal
+
+    async def _template_version(self, ctx: RequestContext, url: str, role: str | None) -> dict[str, Any]:
+        """Which object (and version) the template URL names now, read as :meth:`_acting`."""
         from seedbed.cloudformation.engine import parse_s3_url
 
         try:
@@ -96,7 +112,7 @@ class ProjectOperations:
         if version:
             params["VersionId"] = version
         try:
-            head = await self.backend.call(ctx.principal, "s3", "HeadObject", params, ctx.region)
+            head = await self.backend.call(self._acting(ctx, role), "s3", "HeadObject", params, ctx.region, ctx.account_id)
         except ServiceError as exc:
             message = exc.message or exc.code
             raise (AccessDeniedException if exc.status == 403 else SageMakerValidation)(
@@ -156,7 +172,7 @@ class ProjectOperations:
                 raise SageMakerValidation(f"Project with name {name} already exists.")
         if role:
             self.backend.authorizer.check_pass_role(ctx, role, "cloudformation.amazonaws.com")
-        version = await self._template_version(ctx, cfn["TemplateURL"])
+        version = await self._template_version(ctx, cfn["TemplateURL"], role)
         project_id = common.project_id()
         arn = common.arn(ctx, "project", name)
         stack_name = f"SP-{name}-{project_id}"
@@ -172,7 +188,7 @@ class ProjectOperations:
                     "status": "Pending", "status_reason": None, "providers": [{"CfnTemplateProvider": detail}],
                     "stack_name": stack_name, "stack_id": None, "stack_status": None, "template_version": version,
                     "outputs": None, "retained": None, "created_by": self._user_context(ctx, version["Bucket"]),
-                    "modified_by": None, "caller": principal_to_json(ctx.principal), "deleted": False,
+                    "modified_by": None, "caller": principal_to_json(self._acting(ctx, role)), "deleted": False,
                     "created": when, "modified": when,
                 })
                 store.delete_all_tags(conn, arn)
@@ -191,7 +207,7 @@ class ProjectOperations:
         if role:
             request["RoleARN"] = role
         try:
-            out = await self._call(ctx.principal, "cloudformation", "CreateStack", request, ctx.region)
+            out = await self._call(self._acting(ctx, role), "cloudformation", "CreateStack", request, ctx.region, ctx.account_id)
         except ServiceError:
             with self.backend.db.begin() as conn:
                 store.delete_project_row(conn, project_id)
@@ -281,7 +297,11 @@ class ProjectOperations:
             raise SageMakerValidation(f"Template provider {new.get('TemplateName')} is not part of project {row.name}; it has {current.get('TemplateName')}.")
         merged = {p["Key"]: p.get("Value", "") for p in current.get("Parameters") or []}
         merged.update({p["Key"]: p.get("Value", "") for p in new.get("Parameters") or []})
-        version = await self._template_version(ctx, new["TemplateURL"])
+        role = current.get("RoleARN")
+        if role:
+            self.backend.authorizer.check_pass_role(ctx, role, "cloudformation.amazonaws.com")
+        acting = self._acting(ctx, role)
+        version = await self._template_version(ctx, new["TemplateURL"], role)
         detail = dict(current, TemplateURL=new["TemplateURL"], Parameters=[{"Key": k, "Value": v} for k, v in merged.items()])
         with self.backend.db.connect() as conn:
             tags = store.get_tags(conn, row.arn)
@@ -295,10 +315,10 @@ class ProjectOperations:
         }
         if current.get("RoleARN"):
             request["RoleARN"] = current["RoleARN"]
-        created = await self._call(ctx.principal, "cloudformation", "CreateChangeSet", request, ctx.region)
-        described = await self._call(ctx.principal, "cloudformation", "DescribeChangeSet", {"ChangeSetName": created["Id"]}, ctx.region)
+        created = await self._call(acting, "cloudformation", "CreateChangeSet", request, ctx.region, ctx.account_id)
+        described = await self._call(acting, "cloudformation", "DescribeChangeSet", {"ChangeSetName": created["Id"]}, ctx.region, ctx.account_id)
         if described.get("Status") == "FAILED":
-            await self._call(ctx.principal, "cloudformation", "DeleteChangeSet", {"ChangeSetName": created["Id"]}, ctx.region)
+            await self._call(acting, "cloudformation", "DeleteChangeSet", {"ChangeSetName": created["Id"]}, ctx.region, ctx.account_id)
             reason = described.get("StatusReason") or "the change set failed"
             if "didn't contain changes" not in reason and "No updates" not in reason:
                 raise SageMakerValidation(reason)
@@ -311,7 +331,7 @@ class ProjectOperations:
                                  stack_status="UPDATE_IN_PROGRESS", providers=[{"CfnTemplateProvider": detail}],
                                  template_version=version, **base)
         try:
-            await self._call(ctx.principal, "cloudformation", "ExecuteChangeSet", {"ChangeSetName": created["Id"]}, ctx.region)
+            await self._call(acting, "cloudformation", "ExecuteChangeSet", {"ChangeSetName": created["Id"]}, ctx.region, ctx.account_id)
         except ServiceError:
             with self.backend.db.begin() as conn:
                 store.update_project(conn, row.project_id, status=row.status, stack_status=row.stack_status,
@@ -335,7 +355,8 @@ class ProjectOperations:
             store.update_project(conn, row.project_id, status="DeleteInProgress", status_reason=None,
                                  stack_status="DELETE_IN_PROGRESS", modified=store.now(), modified_by=modified_by)
         try:
-            await self._call(ctx.principal, "cloudformation", "DeleteStack", {"StackName": row.stack_id}, ctx.region)
+            role = ((row.providers or [{}])[0].get("CfnTemplateProvider") or {}).get("RoleARN")
+            await self._call(self._acting(ctx, role), "cloudformation", "DeleteStack", {"StackName": row.stack_id}, ctx.region, ctx.account_id)
         except ServiceError:
             with self.backend.db.begin() as conn:
                 store.update_project(conn, row.project_id, status=row.status, stack_status=row.stack_status)
@@ -420,7 +441,7 @@ class ProjectOperations:
         """The first resource failure of the last operation, as Studio shows it."""
         fallback = stack.status_reason if stack is not None else None
         try:
-            out = await self.backend.call(caller, "cloudformation", "DescribeStackEvents", {"StackName": row.stack_id}, row.region)
+            out = await self.backend.call(caller, "cloudformation", "DescribeStackEvents", {"StackName": row.stack_id}, row.region, row.account_id)
         except ServiceError:
             return fallback
         failures = []
@@ -435,7 +456,7 @@ class ProjectOperations:
 
     async def _retained(self, caller: Principal | None, row: Any) -> list[dict[str, Any]]:
         try:
-            out = await self.backend.call(caller, "cloudformation", "DescribeStackResources", {"StackName": row.stack_id}, row.region)
+            out = await self.backend.call(caller, "cloudformation", "DescribeStackResources", {"StackName": row.stack_id}, row.region, row.account_id)
         except ServiceError:
             return []
         return [
