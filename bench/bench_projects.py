@@ -20,7 +20,7 @@ from botocore.config import Config
 
 from bench.harness import start_seedbed
 
-TEMPLATES = Path(__file__).resolve().parents[1] / "tests" / "unit" / "sagemaker" / "templates"
+TEMPLATES = Path(__file__).resolve().parents[1] / "templates" / "examples"
 ROUNDS = 20
 LISTED = 10_000
 CREATE_TARGET_S = 1.0

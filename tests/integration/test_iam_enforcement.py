@@ -200,7 +200,7 @@ def test_data_scientist_provisions_a_project_through_the_launch_role(
     while the same user still cannot create a bucket directly."""
     from pathlib import Path
 
-    template = Path(__file__).parents[1] / "unit" / "sagemaker" / "templates" / "small-project.yml"
+    template = Path(__file__).parents[2] / "templates" / "examples" / "small-project.yml"
     admin_s3 = server.client("s3")
     templates = unique("templates")
     admin_s3.create_bucket(Bucket=templates)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from tests.conftest import LiveServer
 from tests.integration.test_sagemaker_negative import seedbed
-from tests.integration.test_sagemaker_walkthrough import TEMPLATES, create_domain, ensure_roles
+from tests.integration.test_sagemaker_walkthrough import EXAMPLES, TEMPLATES, create_domain, ensure_roles
 
 
 def test_publish_create_update_delete(server: LiveServer, tmp_path: Path) -> None:
@@ -20,7 +20,7 @@ def test_publish_create_update_delete(server: LiveServer, tmp_path: Path) -> Non
     domain = create_domain(server, f"arn:aws:iam::{account}:role/service-role/AmazonSageMakerProjectsExecutionRole")
     folder = tmp_path / "tpl"
     folder.mkdir()
-    shutil.copy(TEMPLATES / "small-project.yml", folder / "small-project.yml")
+    shutil.copy(EXAMPLES / "small-project.yml", folder / "small-project.yml")
     bucket = f"sm-cli-{uuid.uuid4().hex[:8]}"
     env = server.env
     first = seedbed(env, "templates", "publish", str(folder), "--bucket", bucket, "--prefix", "org/templates", "--domain", domain)

@@ -14,6 +14,7 @@ from botocore.exceptions import ClientError
 
 from tests.conftest import BIN, LiveServer
 from tests.integration.test_sagemaker_walkthrough import (
+    EXAMPLES,
     CORS,
     TEMPLATES,
     create_domain,
@@ -44,7 +45,8 @@ def setup(server: LiveServer, tmp_path_factory: pytest.TempPathFactory) -> dict[
     for key, source, tags in (("templates/small.yml", "small-project.yml", visible),
                               ("templates/hidden.yml", "small-project.yml", []),
                               ("templates/bare.yml", "no-sagemaker-params.yml", visible)):
-        s3.put_object(Bucket=bucket, Key=key, Body=(TEMPLATES / source).read_bytes())
+        folder = EXAMPLES if (EXAMPLES / source).exists() else TEMPLATES
+        s3.put_object(Bucket=bucket, Key=key, Body=(folder / source).read_bytes())
         if tags:
             s3.put_object_tagging(Bucket=bucket, Key=key, Tagging={"TagSet": tags})
     role = f"arn:aws:iam::{account}:role/service-role/AmazonSageMakerProjectsExecutionRole"

@@ -21,6 +21,7 @@ from botocore.credentials import Credentials
 from tests.conftest import BIN, LiveServer
 
 TEMPLATES = Path(__file__).resolve().parents[1] / "unit" / "sagemaker" / "templates"
+EXAMPLES = Path(__file__).resolve().parents[2] / "templates" / "examples"
 CORS = {
     "CORSRules": [{
         "AllowedHeaders": ["*"],
@@ -56,7 +57,7 @@ def ensure_roles(server: LiveServer, tmp_path: Path) -> str:
         return iam.get_role(RoleName="AmazonSageMakerProjectsLaunchRole")["Role"]["Arn"]
     except iam.exceptions.NoSuchEntityException:
         pass
-    (tmp_path / "roles.yml").write_text((TEMPLATES / "roles.yml").read_text())
+    (tmp_path / "roles.yml").write_text((EXAMPLES / "roles.yml").read_text())
     stack = f"sagemaker-projects-roles-{uuid.uuid4().hex[:6]}"
     aws(server, f"cloudformation deploy --template-file roles.yml --stack-name {stack} "
                 "--capabilities CAPABILITY_NAMED_IAM", tmp_path)
@@ -78,7 +79,7 @@ def test_walkthrough(server: LiveServer, tmp_path: Path) -> None:
     aws(server, f"s3 mb s3://{bucket}", tmp_path)
     (tmp_path / "cors.json").write_text(json.dumps(CORS))
     aws(server, f"s3api put-bucket-cors --bucket {bucket} --cors-configuration file://cors.json", tmp_path)
-    (tmp_path / "small-project.yml").write_text((TEMPLATES / "small-project.yml").read_text())
+    (tmp_path / "small-project.yml").write_text((EXAMPLES / "small-project.yml").read_text())
     aws(server, f"s3 cp small-project.yml s3://{bucket}/templates/small-project.yml", tmp_path)
     aws(server, f"s3api put-object-tagging --bucket {bucket} --key templates/small-project.yml "
                 "--tagging 'TagSet=[{Key=sagemaker:studio-visibility,Value=true}]'", tmp_path)

@@ -13,6 +13,7 @@ from seedbed.services.sagemaker.errors import SageMakerValidation
 from seedbed.services.sagemaker.projects import outcome
 
 TEMPLATES = Path(__file__).parent / "templates"
+EXAMPLES = Path(__file__).resolve().parents[3] / "templates" / "examples"
 
 
 def test_location_tag_forms() -> None:
@@ -24,7 +25,7 @@ def test_location_tag_forms() -> None:
 
 
 def test_describe_template_reads_interface_metadata() -> None:
-    info = catalog.describe_template((TEMPLATES / "small-project.yml").read_text())
+    info = catalog.describe_template((EXAMPLES / "small-project.yml").read_text())
     params = {p["Name"]: p for p in info["Parameters"]}
     assert params["SageMakerProjectId"]["SuppliedBySageMaker"] and params["SageMakerProjectId"]["NoEcho"]
     assert params["Stage"]["Label"] == "Deployment stage" and params["Stage"]["Group"] == "Environment"
@@ -72,7 +73,7 @@ def test_ids_and_page_tokens() -> None:
 
 
 def test_parameter_form_without_a_terminal() -> None:
-    params = catalog.describe_template((TEMPLATES / "small-project.yml").read_text())["Parameters"]
+    params = catalog.describe_template((EXAMPLES / "small-project.yml").read_text())["Parameters"]
     assert parameter_form(params, {"Stage": "prod"}, interactive=False) == {"Stage": "prod"}
     with pytest.raises(typer.BadParameter):
         parameter_form([{"Name": "X", "Type": "String", "SuppliedBySageMaker": False}], {}, interactive=False)
