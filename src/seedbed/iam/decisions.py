@@ -9,70 +9,32 @@ from __future__ import annotations
 
 import json
 import logging
-import queue
-import threading
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from seedbed.services.iam import store
+from seedbed.state.batching import BatchWriter
 from seedbed.state.db import Database
 
 log = logging.getLogger(__name__)
 
-BATCH_SIZE = 500
-FLUSH_SECONDS = 0.05
 RETENTION_DAYS = 7
 PURGE_EVERY = 20_000
 
 
-class DecisionLog:
+class DecisionLog(BatchWriter):
     def __init__(self, db: Database) -> None:
         self._db = db
-        self._queue: queue.SimpleQueue[dict[str, Any] | threading.Event | None] = queue.SimpleQueue()
         self._written = 0
-        self._thread = threading.Thread(target=self._run, name="seedbed-iam-decisions", daemon=True)
-        self._thread.start()
+        super().__init__("seedbed-iam-decisions")
 
     def record(self, row: dict[str, Any] | tuple[Any, ...]) -> None:
         """Queue a decision: a row, or a tuple that :func:`to_row` turns into one later (off the
         request path: serializing the deciding statements costs more than deciding)."""
-        self._queue.put(row)  # type: ignore[arg-type]
+        self._enqueue(row)
 
-    def flush(self, timeout: float = 10.0) -> None:
-        done = threading.Event()
-        self._queue.put(done)
-        done.wait(timeout)
-
-    def close(self) -> None:
-        self.flush()
-        self._queue.put(None)
-        self._thread.join(timeout=5)
-
-    def _run(self) -> None:
+    def _started(self) -> None:
         self._purge()
-        while True:
-            item = self._queue.get()
-            batch: list[dict[str, Any]] = []
-            waiters: list[threading.Event] = []
-            stop = False
-            while True:
-                if item is None:
-                    stop = True
-                elif isinstance(item, threading.Event):
-                    waiters.append(item)
-                else:
-                    batch.append(item)
-                if len(batch) >= BATCH_SIZE:
-                    break
-                try:
-                    item = self._queue.get(timeout=FLUSH_SECONDS if not waiters and not stop else 0)
-                except queue.Empty:
-                    break
-            self._write(batch)
-            for waiter in waiters:
-                waiter.set()
-            if stop:
-                return
 
     def _write(self, batch: list[dict[str, Any]]) -> None:
         if not batch:

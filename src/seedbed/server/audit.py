@@ -1,8 +1,8 @@
 """The audit trail: every request, allowed or denied, as a CloudTrail-style event.
 
 Writing a row per request inside the request would put a database commit on every call's latency,
-so events go through an in-memory queue to one writer thread that commits them in batches (every
-``FLUSH_SECONDS`` or ``BATCH_SIZE`` events). A crash can lose at most the last fraction of a second
+so events go through :class:`~seedbed.state.batching.BatchWriter`, which commits them in batches
+(every 50 ms or 500 events). A crash can lose at most the last fraction of a second
 of events; a clean shutdown loses none. Readers call :meth:`AuditLog.flush` first so a process
 sees its own events.
 """
@@ -11,20 +11,17 @@ from __future__ import annotations
 
 import json
 import logging
-import queue
-import threading
 from datetime import datetime, timezone
 from typing import Any
 
 from seedbed.server.context import RequestContext
 from seedbed.services.cloudtrail import store
 from seedbed.state import ids
+from seedbed.state.batching import BatchWriter
 from seedbed.state.db import Database
 
 log = logging.getLogger(__name__)
 
-BATCH_SIZE = 500
-FLUSH_SECONDS = 0.05
 MAX_PARAMETERS_CHARS = 64 * 1024
 HIDDEN = "HIDDEN_DUE_TO_SECURITY_REASONS"
 
@@ -78,14 +75,12 @@ def is_read_only(operation: str) -> bool:
     return operation.startswith(READ_ONLY_PREFIXES)
 
 
-class AuditLog:
+class AuditLog(BatchWriter):
     """Queue of events and the thread that writes them."""
 
     def __init__(self, db: Database) -> None:
         self._db = db
-        self._queue: queue.SimpleQueue[dict | threading.Event | None] = queue.SimpleQueue()
-        self._thread = threading.Thread(target=self._run, name="seedbed-audit", daemon=True)
-        self._thread.start()
+        super().__init__("seedbed-audit")
 
     def record(
         self,
@@ -104,7 +99,7 @@ class AuditLog:
             parameters = json.dumps(redact(visible), default=str)
             if len(parameters) > MAX_PARAMETERS_CHARS:
                 parameters = json.dumps({"truncated": True, "size": len(parameters)})
-        self._queue.put(
+        self._enqueue(
             {
                 "event_id": ids.request_id(),
                 "event_time": datetime.now(timezone.utc),
@@ -126,42 +121,6 @@ class AuditLog:
                 "resources": json.dumps(ctx.resources) if ctx.resources else None,
             }
         )
-
-    def flush(self, timeout: float = 10.0) -> None:
-        """Block until every event recorded so far is committed."""
-        done = threading.Event()
-        self._queue.put(done)
-        done.wait(timeout)
-
-    def close(self) -> None:
-        self.flush()
-        self._queue.put(None)
-        self._thread.join(timeout=5)
-
-    def _run(self) -> None:
-        while True:
-            item = self._queue.get()
-            batch: list[dict] = []
-            waiters: list[threading.Event] = []
-            stop = False
-            while True:
-                if item is None:
-                    stop = True
-                elif isinstance(item, threading.Event):
-                    waiters.append(item)
-                else:
-                    batch.append(item)
-                if len(batch) >= BATCH_SIZE:
-                    break
-                try:
-                    item = self._queue.get(timeout=FLUSH_SECONDS if not waiters and not stop else 0)
-                except queue.Empty:
-                    break
-            self._write(batch)
-            for waiter in waiters:
-                waiter.set()
-            if stop:
-                return
 
     def _write(self, batch: list[dict]) -> None:
         if not batch:

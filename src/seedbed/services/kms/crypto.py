@@ -19,10 +19,8 @@ different context, or another key's material fails authentication.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
-import os
 import secrets
 import struct
 from collections.abc import Mapping
@@ -31,6 +29,8 @@ from pathlib import Path
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from seedbed.state import keyfiles
 
 MASTER_KEY_FILE = "kms-master.key"
 MASTER_KEY_ENV = "SEEDBED_KMS_MASTER_KEY"
@@ -57,33 +57,7 @@ class Header:
 
 def load_master_key(data_dir: Path) -> bytes:
     """The 32-byte master key: ``$SEEDBED_KMS_MASTER_KEY``, else the key file (made once, 0600)."""
-    env = os.environ.get(MASTER_KEY_ENV)
-    if env:
-        key = base64.b64decode(env)
-        if len(key) != 32:
-            raise ValueError(f"{MASTER_KEY_ENV} must be 32 bytes, base64-encoded")
-        return key
-    path = data_dir / MASTER_KEY_FILE
-    if path.exists():
-        key = base64.b64decode(path.read_text().strip())
-        if len(key) != 32:
-            raise ValueError(f"{path} does not hold a 32-byte key")
-        return key
-    path.parent.mkdir(parents=True, exist_ok=True)
-    key = secrets.token_bytes(32)
-    tmp = path.with_name(f"{MASTER_KEY_FILE}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as fh:
-        fh.write(base64.b64encode(key).decode())
-        fh.flush()
-        os.fsync(fh.fileno())
-    try:
-        os.link(tmp, path)  # never replace a key that another process wrote first
-    except FileExistsError:
-        return load_master_key(data_dir)
-    finally:
-        os.unlink(tmp)
-    return key
+    return keyfiles.load_or_create(data_dir, MASTER_KEY_FILE, MASTER_KEY_ENV)
 
 
 class MaterialWrapper:

@@ -13,7 +13,6 @@ segments it touches, and a reordered, truncated or extended blob fails authentic
 from __future__ import annotations
 
 import base64
-import os
 import secrets
 import struct
 from collections.abc import Iterator
@@ -21,6 +20,8 @@ from pathlib import Path
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from seedbed.state import keyfiles
 
 #: Plaintext bytes per sealed segment; a range read decrypts whole segments.
 SEGMENT = 64 * 1024
@@ -41,33 +42,7 @@ def load_master_key(data_dir: Path) -> bytes:
     The file is created once (mode 0600) on first use; losing it makes every object unreadable,
     which is why ``seedbed`` keeps it inside the data dir next to the database.
     """
-    env = os.environ.get(MASTER_KEY_ENV)
-    if env:
-        key = base64.b64decode(env)
-        if len(key) != 32:
-            raise ValueError(f"{MASTER_KEY_ENV} must be 32 bytes, base64-encoded")
-        return key
-    path = data_dir / MASTER_KEY_FILE
-    if path.exists():
-        key = base64.b64decode(path.read_text().strip())
-        if len(key) != 32:
-            raise ValueError(f"{path} does not hold a 32-byte key")
-        return key
-    path.parent.mkdir(parents=True, exist_ok=True)
-    key = secrets.token_bytes(32)
-    tmp = path.with_suffix(".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as fh:
-        fh.write(base64.b64encode(key).decode())
-        fh.flush()
-        os.fsync(fh.fileno())
-    try:
-        os.link(tmp, path)  # never replace a key another process wrote first
-    except FileExistsError:
-        os.unlink(tmp)
-        return load_master_key(data_dir)
-    os.unlink(tmp)
-    return key
+    return keyfiles.load_or_create(data_dir, MASTER_KEY_FILE, MASTER_KEY_ENV)
 
 
 class KeyRing:
