@@ -51,6 +51,49 @@ def _step(text: str) -> None:
     console.print(f"\n[bold cyan]▶ {text}[/]")
 
 
+EXAMPLES = Path(__file__).resolve().parents[3] / "templates" / "examples"
+
+
+def _run_project(config, bucket: str) -> None:  # type: ignore[no-untyped-def]
+    """The SageMaker Projects flow: roles stack, a domain pointing at the templates, a project."""
+    import boto3
+
+    _step("CloudFormation: the roles-and-policies stack (launch role and use roles)")
+    cf = boto3.client("cloudformation", config=config)
+    cf.create_stack(
+        StackName="sagemaker-projects-roles",
+        TemplateBody=(EXAMPLES / "roles.yml").read_text(),
+        Capabilities=["CAPABILITY_NAMED_IAM"],
+    )
+    cf.get_waiter("stack_create_complete").wait(StackName="sagemaker-projects-roles", WaiterConfig={"Delay": 1})
+    console.print("stack sagemaker-projects-roles: CREATE_COMPLETE")
+    iam, sm = boto3.client("iam", config=config), boto3.client("sagemaker", config=config)
+    execution = iam.get_role(RoleName="AmazonSageMakerProjectsExecutionRole")["Role"]["Arn"]
+    launch = iam.get_role(RoleName="AmazonSageMakerProjectsLaunchRole")["Role"]["Arn"]
+    _step("SageMaker: a domain whose templates live in the bucket, then CreateProject")
+    domain = sm.create_domain(
+        DomainName="demo", AuthMode="IAM", DefaultUserSettings={"ExecutionRole": execution},
+        SubnetIds=["subnet-demo"], VpcId="vpc-demo",
+    )["DomainArn"]
+    sm.add_tags(ResourceArn=domain, Tags=[{"Key": "sagemaker:projectS3TemplatesLocation", "Value": f"s3://{bucket}/templates/"}])
+    region = boto3.session.Session().region_name
+    sm.create_project(
+        ProjectName="demo-project",
+        TemplateProviders=[{"CfnTemplateProvider": {
+            "TemplateName": "small-project",
+            "TemplateURL": f"https://{bucket}.s3.{region}.amazonaws.com/templates/small-project.yml",
+            "RoleARN": launch,
+        }}],
+    )
+    described = sm.describe_project(ProjectName="demo-project")
+    for _ in range(300):
+        if described["ProjectStatus"] not in ("Pending", "CreateInProgress"):
+            break
+        time.sleep(0.1)
+        described = sm.describe_project(ProjectName="demo-project")
+    console.print({k: described.get(k) for k in ("ProjectName", "ProjectId", "ProjectStatus")})
+
+
 def run_demo(data_dir: Path | None = None, port: int | None = None) -> None:
     import boto3
     from botocore.config import Config
@@ -90,16 +133,16 @@ def run_demo(data_dir: Path | None = None, port: int | None = None) -> None:
             out = subprocess.run([aws, "sts", "get-caller-identity"], env=env, capture_output=True, text=True)
             console.print(out.stdout.strip() or out.stderr.strip())
 
-        _step("boto3: iam.create_role(AmazonSageMakerProjectsLaunchRole) and sts.assume_role()")
+        _step("boto3: iam.create_role(DemoRole) and sts.assume_role()")
         iam = boto3.client("iam", config=config)
         try:
             role = iam.create_role(
-                RoleName="AmazonSageMakerProjectsLaunchRole",
+                RoleName="DemoRole",
                 Path="/service-role/",
                 AssumeRolePolicyDocument=json.dumps(TRUST_ACCOUNT),
             )["Role"]
         except ClientError:
-            role = iam.get_role(RoleName="AmazonSageMakerProjectsLaunchRole")["Role"]
+            role = iam.get_role(RoleName="DemoRole")["Role"]
         assumed = sts.assume_role(RoleArn=role["Arn"], RoleSessionName="demo", DurationSeconds=900)
         creds = assumed["Credentials"]
         as_role = boto3.client(
@@ -112,11 +155,32 @@ def run_demo(data_dir: Path | None = None, port: int | None = None) -> None:
         console.print({"assumed": as_role.get_caller_identity()["Arn"], "expires": str(creds["Expiration"])})
 
         _step("a request signed with the wrong secret is refused")
-        bad = boto3.client("sts", aws_secret_access_key="wrong" * 8, config=config)
+        bad = boto3.client(
+            "sts",
+            aws_access_key_id=os.environ["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key="wrong" * 8,
+            config=config,
+        )
         try:
             bad.get_caller_identity()
         except ClientError as exc:
-            console.print(f"[red]{exc.response['Error']['Code']}[/]: {exc.response['Error']['Message']}")
+            first_line = exc.response["Error"]["Message"].splitlines()[0]
+            console.print(f"[red]{exc.response['Error']['Code']}[/]: {first_line}")
+
+        if aws:
+            _step("AWS CLI: aws s3 mb / cp / ls, and the visibility tag Studio looks for")
+            bucket = f"demo-templates-{port}"
+            template = EXAMPLES / "small-project.yml"
+            for args in (
+                ["s3", "mb", f"s3://{bucket}"],
+                ["s3", "cp", str(template), f"s3://{bucket}/templates/small-project.yml"],
+                ["s3api", "put-object-tagging", "--bucket", bucket, "--key", "templates/small-project.yml",
+                 "--tagging", "TagSet=[{Key=sagemaker:studio-visibility,Value=true}]"],
+                ["s3", "ls", "--recursive", f"s3://{bucket}"],
+            ):
+                out = subprocess.run([aws, *args], env=env, capture_output=True, text=True)
+                console.print(f"$ aws {' '.join(args[:2])} ...  " + (out.stdout.strip() or out.stderr.strip()))
+            _run_project(config, bucket)
 
         _step("an operation Seedbed does not implement yet says so")
         try:
