@@ -16,7 +16,6 @@ import time
 from pathlib import Path
 
 import httpx
-import pytest
 from botocore.config import Config
 
 from tests.conftest import BIN, LiveServer, free_port, isolated_database_url, start_server

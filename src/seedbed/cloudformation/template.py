@@ -192,10 +192,10 @@ def _load(body: str) -> Template:
         _check_resource(name, resource)
     for name, param in (doc.get("Parameters") or {}).items():
         if not isinstance(param, dict) or "Type" not in param:
-            raise TemplateError(f"Every Parameters object must contain a Type member.")
+            raise TemplateError("Every Parameters object must contain a Type member.")
     for name, output in (doc.get("Outputs") or {}).items():
         if not isinstance(output, dict) or "Value" not in output:
-            raise TemplateError(f"Every Outputs member must contain a Value object")
+            raise TemplateError("Every Outputs member must contain a Value object")
     return Template(body=body, doc=doc, transforms=[str(t) for t in transforms if isinstance(t, str)])
 
 

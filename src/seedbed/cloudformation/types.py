@@ -10,9 +10,8 @@ properties). Services register their types in ``services/<name>/resources.py``.
 from __future__ import annotations
 
 import importlib
-import secrets
 import string
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 

@@ -292,7 +292,7 @@ def verify_request(headers: dict[str, str], body: bytes | memoryview) -> dict[st
     name = algorithm_name(name)
     if declared is not None and declared.strip().upper() != name:
         raise _invalid_request(
-            f"Value for x-amz-sdk-checksum-algorithm header is invalid."
+            "Value for x-amz-sdk-checksum-algorithm header is invalid."
         )
     header = f"x-amz-checksum-{name.lower()}"
     expected_raw = _decoded(name, header, value)
