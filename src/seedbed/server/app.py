@@ -73,6 +73,15 @@ class SeedbedApp:
                 "routed": sorted(self.backend.router.services),
             }
             return _json(200, payload)
+        if scope["path"].startswith("/_seedbed/studio/"):
+            # Where CreatePresignedDomainUrl points. Say plainly that the UI is not there yet.
+            return _json(
+                501,
+                {
+                    "message": "The Seedbed web UI (Studio) is not built yet. Use the CLI meanwhile: "
+                    "`seedbed templates list --domain <id>`, `seedbed projects create|list|describe`.",
+                },
+            )
         return _json(404, {"message": f"no such Seedbed endpoint: {scope['path']}"})
 
     async def _lifespan(self, receive: Any, send: Any) -> None:
