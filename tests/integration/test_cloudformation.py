@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import time
 import uuid
 
 import pytest
@@ -156,6 +157,9 @@ def test_aws_cli_deploy_with_change_sets(server: LiveServer, tmp_path) -> None: 
     env = dict(server.env, PATH=f"{BIN}:/usr/bin:/bin")
 
     def deploy(value: str) -> subprocess.CompletedProcess[str]:
+        # The CLI names its change set after the current second; an executed change set keeps its
+        # name on the stack (as on AWS), so two deploys in one second would collide there too.
+        time.sleep(1.05)
         return subprocess.run(
             [str(BIN / "aws"), "cloudformation", "deploy", "--stack-name", name, "--template-file", str(template),
              "--parameter-overrides", f"Value={value}"],
