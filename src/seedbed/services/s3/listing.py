@@ -187,3 +187,23 @@ def clamp_max_keys(value: int | None, name: str = "max-keys") -> int:
             fields={"ArgumentName": name, "ArgumentValue": str(value)},
         )
     return min(value, MAX_KEYS)
+
+
+def add_grouping(out: dict[str, Any], prefixes: Sequence[str], delimiter: str | None, encode: bool) -> None:
+    """The members every listing shares: ``CommonPrefixes``, ``Delimiter``, ``EncodingType``."""
+    if prefixes:
+        out["CommonPrefixes"] = [{"Prefix": url_encode(p, encode)} for p in prefixes]
+    if delimiter:
+        out["Delimiter"] = url_encode(delimiter, encode)
+    if encode:
+        out["EncodingType"] = "url"
+
+
+def add_key_markers(out: dict[str, Any], entries: Sequence[Any], encode: bool, id_member: str, id_attr: str) -> None:
+    """``NextKeyMarker`` and the id marker (version or upload) after a truncated page."""
+    last = entries[-1]
+    if isinstance(last, str):
+        out["NextKeyMarker"] = url_encode(last, encode)
+    else:
+        out["NextKeyMarker"] = url_encode(last.key, encode)
+        out[id_member] = getattr(last, id_attr)

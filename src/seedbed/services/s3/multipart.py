@@ -459,17 +459,7 @@ class MultipartOperations(ObjectOperations):
             uploads.append(entry)
         if uploads:
             out["Uploads"] = uploads
-        if page.prefixes:
-            out["CommonPrefixes"] = [{"Prefix": listing.url_encode(p, encode)} for p in page.prefixes]
-        if delimiter:
-            out["Delimiter"] = listing.url_encode(delimiter, encode)
-        if encode:
-            out["EncodingType"] = "url"
+        listing.add_grouping(out, page.prefixes, delimiter, encode)
         if page.truncated and page.entries:
-            last = page.entries[-1]
-            if isinstance(last, str):
-                out["NextKeyMarker"] = listing.url_encode(last, encode)
-            else:
-                out["NextKeyMarker"] = listing.url_encode(last.key, encode)
-                out["NextUploadIdMarker"] = last.upload_id
+            listing.add_key_markers(out, page.entries, encode, "NextUploadIdMarker", "upload_id")
         return out

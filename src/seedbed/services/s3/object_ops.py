@@ -599,12 +599,7 @@ class ObjectOperations(S3Base):
             contents.append(entry)
         if contents:
             out["Contents"] = contents
-        if page.prefixes:
-            out["CommonPrefixes"] = [{"Prefix": listing.url_encode(p, encode)} for p in page.prefixes]
-        if delimiter:
-            out["Delimiter"] = listing.url_encode(delimiter, encode)
-        if encode:
-            out["EncodingType"] = "url"
+        listing.add_grouping(out, page.prefixes, delimiter, encode)
         if token is not None:
             out["ContinuationToken"] = token
         if start_after:
@@ -638,14 +633,9 @@ class ObjectOperations(S3Base):
             contents.append(entry)
         if contents:
             out["Contents"] = contents
-        if page.prefixes:
-            out["CommonPrefixes"] = [{"Prefix": listing.url_encode(p, encode)} for p in page.prefixes]
-        if delimiter:
-            out["Delimiter"] = listing.url_encode(delimiter, encode)
-            if page.truncated and page.last is not None:
-                out["NextMarker"] = listing.url_encode(page.last, encode)
-        if encode:
-            out["EncodingType"] = "url"
+        listing.add_grouping(out, page.prefixes, delimiter, encode)
+        if delimiter and page.truncated and page.last is not None:
+            out["NextMarker"] = listing.url_encode(page.last, encode)
         return out
 
     def list_object_versions(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
@@ -704,18 +694,8 @@ class ObjectOperations(S3Base):
             out["Versions"] = versions
         if markers:
             out["DeleteMarkers"] = markers
-        if page.prefixes:
-            out["CommonPrefixes"] = [{"Prefix": listing.url_encode(p, encode)} for p in page.prefixes]
-        if delimiter:
-            out["Delimiter"] = listing.url_encode(delimiter, encode)
-        if encode:
-            out["EncodingType"] = "url"
+        listing.add_grouping(out, page.prefixes, delimiter, encode)
         if page.truncated and page.entries:
-            last = page.entries[-1]
-            if isinstance(last, str):
-                out["NextKeyMarker"] = listing.url_encode(last, encode)
-            else:
-                out["NextKeyMarker"] = listing.url_encode(last.key, encode)
-                out["NextVersionIdMarker"] = last.version_id
+            listing.add_key_markers(out, page.entries, encode, "NextVersionIdMarker", "version_id")
         return out
 
