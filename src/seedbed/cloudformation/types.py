@@ -31,6 +31,18 @@ RESOURCE_MODULES = (
     "seedbed.services.ssm.resources",
     "seedbed.services.kms.resources",
     "seedbed.services.secretsmanager.resources",
+    "seedbed.services.awslambda.resources",
+    "seedbed.services.events.resources",
+    "seedbed.services.logs.resources",
+    "seedbed.services.cloudwatch.resources",
+    "seedbed.services.sagemaker.registry.resources",
+    "seedbed.services.sagemaker.pipelines.resources",
+    "seedbed.services.sagemaker.hosting.resources",
+    "seedbed.services.sagemaker.coderepos.resources",
+    "seedbed.services.codecommit.resources",
+    "seedbed.services.codeconnections.resources",
+    "seedbed.services.codebuild.resources",
+    "seedbed.services.codepipeline.resources",
 )
 
 _TYPES: dict[str, ResourceType] = {}
@@ -147,8 +159,8 @@ def load_all() -> None:
     for module in RESOURCE_MODULES:
         try:
             importlib.import_module(module)
-        except ModuleNotFoundError as exc:
-            if exc.name != module:
+        except ModuleNotFoundError as exc:  # a service not built yet
+            if exc.name is None or not module.startswith(exc.name):
                 raise
     _loaded = True
 

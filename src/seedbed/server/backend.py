@@ -150,13 +150,12 @@ class Backend:
         )
 
     async def resume_interrupted(self) -> None:
-        """Pick up long operations a crash interrupted: stack operations, then the projects on them."""
-        cloudformation = self.provider("cloudformation")
-        if cloudformation is not None:
-            await cloudformation.resume()  # type: ignore[attr-defined]
-        sagemaker = self.provider("sagemaker")
-        if sagemaker is not None:
-            await sagemaker.resume_projects()  # type: ignore[attr-defined]
+        """Pick up long operations a crash interrupted: stack operations first, then what runs on
+        them (projects, jobs, pipelines, builds), in :data:`registry.RESUMABLE` order."""
+        for service in registry.RESUMABLE:
+            provider = self.provider(service)
+            if provider is not None:
+                await provider.resume()  # type: ignore[attr-defined]
 
     def close(self) -> None:
         for provider in self._providers.values():

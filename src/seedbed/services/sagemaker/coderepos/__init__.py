@@ -1,0 +1,1 @@
+"""SageMaker: code repositories (CreateCodeRepository and its family) (issue #10)."""

@@ -1,0 +1,1 @@
+"""SageMaker: models, endpoint configs and endpoints (issue #9)."""

@@ -1,0 +1,1 @@
+"""SageMaker: processing, training and transform jobs run locally under the container contract (issue #7)."""

@@ -1,0 +1,1 @@
+"""SageMaker: SageMaker Pipelines: definitions, executions and the step interpreter (issue #7)."""

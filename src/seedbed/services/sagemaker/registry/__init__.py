@@ -1,0 +1,1 @@
+"""SageMaker: the model registry: model package groups and model packages (issue #8)."""
