@@ -172,6 +172,32 @@ def demo(
 
 
 @app.command()
+def bootstrap(data_dir: DataDir = None) -> None:
+    """The admin's one-time set-up for SageMaker projects (idempotent): roles, template bucket and
+    templates, seed code, a domain and user profile, and a data scientist user."""
+    from seedbed.cli.bootstrap import run_bootstrap
+    from seedbed.cli.templates import connect, error_text
+
+    clients = connect(data_dir)
+    try:
+        with console.status("bootstrap") as status:
+            result = run_bootstrap(clients, data_dir or default_data_dir(),
+                                   lambda text: status.update(f"bootstrap: {text}"))
+    except Exception as exc:  # noqa: BLE001 - a client error, said plainly
+        console.print(f"[red]bootstrap failed:[/] {error_text(exc)}")
+        raise typer.Exit(1) from None
+    for change in result.changes or ["nothing to do: everything was already set up"]:
+        console.print(f"  {change}")
+    table = Table("what", "where")
+    table.add_row("launch role", result.roles.get("Launch", ""))
+    table.add_row("template bucket", f"s3://{result.template_bucket}/templates/")
+    table.add_row("seed code bucket", f"s3://{result.seed_bucket}/")
+    table.add_row("domain", f"{result.domain_id} (user profile {result.user_profile})")
+    table.add_row("data scientist key", str(result.data_scientist_key_file))
+    console.print(table)
+
+
+@app.command()
 def version() -> None:
     """Print Seedbed's version."""
     typer.echo(__version__)

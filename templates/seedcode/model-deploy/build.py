@@ -1,0 +1,71 @@
+"""Write the CloudFormation template configurations of the staging and production endpoints for
+the newest approved model package of the project's model package group.
+
+Run by the model-deploy CodeBuild project; CodePipeline then deploys `endpoint-template.yml`
+with `staging-config-export.json`, waits for a manual approval, and deploys it again with
+`prod-config-export.json`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+import boto3
+
+
+def newest_approved_package(sm, group: str) -> str:
+    """The ARN of the most recent Approved package in ``group``."""
+    response = sm.list_model_packages(
+        ModelPackageGroupName=group, ModelApprovalStatus="Approved",
+        SortBy="CreationTime", SortOrder="Descending", MaxResults=1,
+    )
+    packages = response["ModelPackageSummaryList"]
+    if not packages:
+        sys.exit(f"No approved model package in the group {group}: approve one in the model registry first.")
+    return packages[0]["ModelPackageArn"]
+
+
+def stage_config(args: argparse.Namespace, package_arn: str, stage: str, settings: dict) -> dict:
+    return {
+        "Parameters": {
+            "SageMakerProjectName": args.sagemaker_project_name,
+            "SageMakerProjectId": args.sagemaker_project_id,
+            "ModelPackageName": package_arn,
+            "ModelExecutionRoleArn": args.model_execution_role,
+            "StageName": stage,
+            "EndpointInstanceType": args.instance_type,
+            **{key: str(value) for key, value in settings.get("Parameters", {}).items()},
+        },
+        "Tags": {
+            "sagemaker:project-name": args.sagemaker_project_name,
+            "sagemaker:project-id": args.sagemaker_project_id,
+            **settings.get("Tags", {}),
+        },
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--model-execution-role", required=True)
+    parser.add_argument("--model-package-group-name", required=True)
+    parser.add_argument("--sagemaker-project-name", required=True)
+    parser.add_argument("--sagemaker-project-id", required=True)
+    parser.add_argument("--instance-type", default="ml.m5.large")
+    parser.add_argument("--production-instance-count", default="1")
+    args = parser.parse_args()
+
+    package_arn = newest_approved_package(boto3.client("sagemaker"), args.model_package_group_name)
+    print(f"Deploying {package_arn}")
+    for stage, settings_file in (("staging", "staging-config.json"), ("prod", "prod-config.json")):
+        with open(settings_file) as fh:
+            settings = json.load(fh)
+        if stage == "prod":
+            settings.setdefault("Parameters", {})["EndpointInstanceCount"] = args.production_instance_count
+        with open(f"{stage}-config-export.json", "w") as fh:
+            json.dump(stage_config(args, package_arn, stage, settings), fh, indent=2)
+
+
+if __name__ == "__main__":
+    main()
