@@ -176,3 +176,33 @@ def test_aws_cli_deploy_with_change_sets(server: LiveServer, tmp_path) -> None: 
     out = deploy("two")  # the CLI exits 255 on an empty change set, as against AWS
     assert out.returncode == 255 and "No changes to deploy" in out.stdout + out.stderr
     server.client("cloudformation").delete_stack(StackName=name)
+
+
+TAGGED_TEMPLATE = """\
+Resources:
+  Bucket:
+    Type: AWS::S3::Bucket
+    Properties:
+      Tags:
+        - {Key: team, Value: own}
+  Setting:
+    Type: AWS::SSM::Parameter
+    Properties:
+      Type: String
+      Value: v
+"""
+
+
+def test_stack_tags_propagate_to_taggable_resources(server: LiveServer) -> None:
+    cfn, s3, ssm = server.client("cloudformation"), server.client("s3"), server.client("ssm")
+    name = f"tags-{uuid.uuid4().hex[:8]}"
+    cfn.create_stack(StackName=name, TemplateBody=TAGGED_TEMPLATE,
+                     Tags=[{"Key": "team", "Value": "stack"}, {"Key": "cost-center", "Value": "42"}])
+    cfn.get_waiter("stack_create_complete").wait(StackName=name, WaiterConfig={"Delay": 1})
+    physical = {r["LogicalResourceId"]: r["PhysicalResourceId"]
+                for r in cfn.describe_stack_resources(StackName=name)["StackResources"]}
+    bucket_tags = {t["Key"]: t["Value"] for t in s3.get_bucket_tagging(Bucket=physical["Bucket"])["TagSet"]}
+    assert bucket_tags == {"team": "own", "cost-center": "42"}  # the resource's own tag wins
+    parameter_tags = ssm.list_tags_for_resource(ResourceType="Parameter", ResourceId=physical["Setting"])["TagList"]
+    assert {t["Key"]: t["Value"] for t in parameter_tags} == {"team": "stack", "cost-center": "42"}
+    cfn.delete_stack(StackName=name)

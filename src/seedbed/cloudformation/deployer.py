@@ -108,6 +108,21 @@ class Operation:
         deps = graph.build(active, lambda c: conditions[c])
         return tpl, scope, active, deps
 
+    def _with_stack_tags(self, rtype: str, props: dict[str, Any]) -> dict[str, Any]:
+        """Stack tags propagate to every resource whose schema takes tags, as on AWS; a tag the
+        resource sets itself wins."""
+        tags = {t["Key"]: t["Value"] for t in self.stack.get("tags") or []}
+        schema = schemas.get(rtype, self.region) if tags else None
+        form = schema.tags_form if schema else None
+        if form is None:
+            return props
+        own = props.get("Tags")
+        if form == "map":
+            return {**props, "Tags": {**tags, **(own if isinstance(own, dict) else {})}}
+        own_list = own if isinstance(own, list) else []
+        own_keys = {t.get("Key") for t in own_list if isinstance(t, dict)}
+        return {**props, "Tags": own_list + [{"Key": k, "Value": v} for k, v in tags.items() if k not in own_keys]}
+
     @staticmethod
     def _no_ref(name: str) -> Any:
         raise CfnValidationError(f"Template error: Conditions cannot refer to resource {name}")
@@ -208,7 +223,7 @@ class Operation:
         """Create ``rec``'s resource; ``verb`` is CREATE, or UPDATE for a replacement."""
         impl = types.get(rec.type)
         try:
-            props = intrinsics.evaluate(resource.get("Properties") or {}, scope)
+            props = self._with_stack_tags(rec.type, intrinsics.evaluate(resource.get("Properties") or {}, scope))
             if impl is None:
                 raise ResourceFailure(f"Seedbed cannot create {rec.type} yet")
             rec.properties = props
@@ -350,7 +365,7 @@ class Operation:
         rec.metadata = resource.get("Metadata")
         impl = types.get(rtype)
         try:
-            props = intrinsics.evaluate(resource.get("Properties") or {}, scope)
+            props = self._with_stack_tags(rtype, intrinsics.evaluate(resource.get("Properties") or {}, scope))
             if impl is None:
                 raise ResourceFailure(f"Seedbed cannot update {rtype} yet")
         except Exception as exc:  # noqa: BLE001

@@ -37,6 +37,18 @@ class TypeSchema:
     def write_only(self) -> set[str]:
         return {_name(p) for p in self.schema.get("writeOnlyProperties", [])}
 
+    @functools.cached_property
+    def tags_form(self) -> str | None:
+        """How the type takes stack-propagated tags in ``Tags``: ``"list"`` of ``{Key, Value}``,
+        ``"map"`` of key to value, or None when the schema says it is not taggable there."""
+        tagging = self.schema.get("tagging") or {}
+        if not tagging.get("taggable") or tagging.get("tagProperty", "/properties/Tags") != "/properties/Tags":
+            return None
+        prop = (self.schema.get("properties") or {}).get("Tags") or {}
+        if "$ref" in prop:
+            prop = (self.schema.get("definitions") or {}).get(prop["$ref"].rsplit("/", 1)[-1]) or {}
+        return {"array": "list", "object": "map"}.get(prop.get("type", ""))
+
     def attributes(self) -> set[str]:
         """Names ``Fn::GetAtt`` accepts (cfn-lint derives them from the schema), dotted."""
         return set(self.getatts) | set(self.read_only)

@@ -25,7 +25,7 @@ from sqlalchemy.exc import IntegrityError
 from seedbed.cloudformation.engine import principal_from_json, principal_to_json
 from seedbed.errors import ServiceError
 from seedbed.server.context import Principal, RequestContext
-from seedbed.services.sagemaker import catalog, common, propagation, store
+from seedbed.services.sagemaker import catalog, common, store
 from seedbed.services.sagemaker.errors import AccessDeniedException, Conflict, SageMakerValidation
 from seedbed.state import ids
 
@@ -432,8 +432,6 @@ class ProjectOperations:
         values: dict[str, Any] = {"status": status, "status_reason": reason, "stack_status": stack_status}
         if stack is not None:
             values["outputs"] = list(stack.outputs or [])
-        if status in ("CreateCompleted", "UpdateCompleted") and stack is not None:
-            await propagation.propagate(self.backend, row, stack, caller)
         with self.backend.db.begin() as conn:
             store.update_project(conn, row.project_id, **values)
 
