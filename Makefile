@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/seedbed demo
+	$(BIN)/seedbed demo $(ARGS)
 
 ## The whole suite on the embedded default (SQLite), then again on PostgreSQL when one answers.
 test: test-sqlite test-postgres

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import shlex
 from pathlib import Path
 from typing import Annotated, Optional
@@ -76,7 +77,7 @@ def up(
     )
     backend = Backend(settings)
     (settings.data_dir / SERVER_FILE).write_text(
-        json.dumps({"endpoint_url": settings.endpoint_url, "host": host, "port": port})
+        json.dumps({"endpoint_url": settings.endpoint_url, "host": host, "port": port, "pid": os.getpid()})
     )
     console.print(
         f"[bold green]Seedbed {__version__}[/] serving on [bold]{settings.endpoint_url}[/] "
@@ -91,6 +92,35 @@ def up(
         lifespan="on",
         timeout_graceful_shutdown=10,
     )
+
+
+@app.command()
+def stop(data_dir: DataDir = None) -> None:
+    """Stop the server started with this data dir (SIGTERM, then wait for it to flush and exit)."""
+    import signal
+    import time
+
+    settings = _settings(data_dir)
+    server_file = settings.data_dir / SERVER_FILE
+    pid = json.loads(server_file.read_text()).get("pid") if server_file.exists() else None
+    if not pid:
+        console.print(f"no server recorded in {server_file}")
+        raise typer.Exit(1)
+    try:
+        os.kill(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        console.print(f"server {pid} is not running")
+        return
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            console.print(f"stopped server {pid}")
+            return
+        time.sleep(0.1)
+    console.print(f"[yellow]server {pid} did not stop within 20 s[/]")
+    raise typer.Exit(1)
 
 
 @app.command()
@@ -162,13 +192,15 @@ def audit(
 
 @app.command()
 def demo(
-    data_dir: DataDir = None,
+    data_dir: Annotated[Optional[Path], typer.Option("--data-dir", help="Where the demo server keeps its state (default: ~/.seedbed-demo).")] = None,
     port: Annotated[Optional[int], typer.Option(help="Port for the demo server (default: a free one).")] = None,
+    keep: Annotated[bool, typer.Option("--keep/--no-keep", help="Leave the server running at the end to explore.")] = True,
 ) -> None:
-    """Start a server, walk through Seedbed with boto3 and the AWS CLI, and stop it."""
+    """The whole SageMaker Projects flow: server, bootstrap, a project from template to a
+    production prediction, with a summary of what was made and how long each phase took."""
     from seedbed.cli.demo import run_demo
 
-    run_demo(data_dir, port)
+    run_demo(data_dir, port, keep)
 
 
 @app.command()
