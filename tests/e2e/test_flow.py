@@ -1,0 +1,43 @@
+"""The whole SageMaker Projects flow against a fresh server, as `make demo` runs it: bootstrap as
+the admin, then as the data scientist create a build-train-deploy project, let the model-build
+pipeline register a model, approve it, deploy staging, approve production and predict."""
+
+from __future__ import annotations
+
+import boto3
+
+from seedbed.cli.bootstrap import run_bootstrap
+from seedbed.cli.flow import Flow
+from seedbed.cli.templates import Clients
+from tests.conftest import start_server, stop_server
+
+
+def test_template_to_production_predictions(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    server = start_server(tmp_path / "data")
+    try:
+        admin = Clients(server.endpoint, server.region, boto3.Session(
+            aws_access_key_id=server.access_key, aws_secret_access_key=server.secret_key))
+        setup = run_bootstrap(admin, server.data_dir)
+        key = (server.data_dir / "data-scientist.json").read_text()
+        import json
+
+        creds = json.loads(key)
+        scientist = Clients(server.endpoint, server.region, boto3.Session(
+            aws_access_key_id=creds["aws_access_key_id"], aws_secret_access_key=creds["aws_secret_access_key"]))
+        log: list[str] = []
+        result = Flow(scientist, setup.roles["Launch"], setup.domain_id, log.append).run("abalone-e2e")
+
+        sm = admin.client("sagemaker")
+        assert sm.describe_project(ProjectName="abalone-e2e")["ProjectStatus"] == "CreateCompleted"
+        assert result.pipeline_execution["PipelineExecutionStatus"] == "Succeeded"
+        package = sm.describe_model_package(ModelPackageName=result.model_package_arn)
+        assert package["ModelApprovalStatus"] == "Approved"
+        assert result.metrics["regression_metrics"]["mse"]["value"] < 6.0
+        for stage in ("staging", "prod"):
+            assert sm.describe_endpoint(EndpointName=f"abalone-e2e-{stage}")["EndpointStatus"] == "InService"
+        assert len(result.predictions) == 5
+        for rings, predicted in result.predictions:
+            assert 1 <= predicted <= 30, (rings, predicted)  # abalone have 1 to 29 rings
+        assert [name for name, _ in result.timings][-1] == "Invoke production"
+    finally:
+        stop_server(server)
