@@ -4,6 +4,8 @@ pipeline register a model, approve it, deploy staging, approve production and pr
 
 from __future__ import annotations
 
+import json
+
 import boto3
 
 from seedbed.cli.bootstrap import run_bootstrap
@@ -18,10 +20,7 @@ def test_template_to_production_predictions(tmp_path) -> None:  # type: ignore[n
         admin = Clients(server.endpoint, server.region, boto3.Session(
             aws_access_key_id=server.access_key, aws_secret_access_key=server.secret_key))
         setup = run_bootstrap(admin, server.data_dir)
-        key = (server.data_dir / "data-scientist.json").read_text()
-        import json
-
-        creds = json.loads(key)
+        creds = json.loads((server.data_dir / "data-scientist.json").read_text())
         scientist = Clients(server.endpoint, server.region, boto3.Session(
             aws_access_key_id=creds["aws_access_key_id"], aws_secret_access_key=creds["aws_secret_access_key"]))
         log: list[str] = []
