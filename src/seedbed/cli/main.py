@@ -63,6 +63,18 @@ def up(
     s3_backend_bucket: Annotated[
         Optional[str], typer.Option(help="Bucket for object bytes in --s3-backend-url (default: seedbed-blobs).")
     ] = None,
+    jobs_backend: Annotated[
+        Optional[str], typer.Option(help="Where SageMaker jobs run: local (subprocesses) or ray. Also $SEEDBED_JOBS_BACKEND.")
+    ] = None,
+    ray_address: Annotated[
+        Optional[str], typer.Option(help="Ray cluster for --jobs-backend ray (default: a local Ray). Also $SEEDBED_RAY_ADDRESS.")
+    ] = None,
+    jobs_max_concurrent: Annotated[
+        Optional[int], typer.Option(help="Most SageMaker jobs running at once (default: the CPU count).")
+    ] = None,
+    jobs_on_restart: Annotated[
+        Optional[str], typer.Option(help="Jobs a restart finds running: fail (default) or rerun.")
+    ] = None,
 ) -> None:
     """Serve every AWS API Seedbed implements on one port (Ctrl-C or SIGTERM stops it cleanly)."""
     import uvicorn
@@ -74,6 +86,8 @@ def up(
     settings = _settings(
         data_dir, host=host, port=port, database_url=database_url, region=region, iam_mode=iam_mode,
         s3_backend_url=s3_backend_url, s3_backend_bucket=s3_backend_bucket,
+        jobs_backend=jobs_backend, ray_address=ray_address, jobs_max_concurrent=jobs_max_concurrent,
+        jobs_on_restart=jobs_on_restart,
     )
     backend = Backend(settings)
     (settings.data_dir / SERVER_FILE).write_text(
@@ -127,20 +141,32 @@ def stop(data_dir: DataDir = None) -> None:
 def env(
     data_dir: DataDir = None,
     port: Annotated[Optional[int], typer.Option(help="Port of the server (default: as last started).")] = None,
+    as_user: Annotated[
+        Optional[str],
+        typer.Option("--as", help="Print another user's keys: `data-scientist` (made by `seedbed bootstrap`)."),
+    ] = None,
 ) -> None:
     """Print `export` lines that point the AWS CLI, boto3 and the SageMaker SDK at Seedbed."""
     from seedbed.server.backend import init_data_dir
 
     settings = _settings(data_dir)
     key = init_data_dir(settings)
+    access_key_id, secret_access_key = key.access_key_id, key.secret_access_key
+    if as_user is not None:
+        key_file = settings.data_dir / f"{as_user}.json"
+        if not key_file.exists():
+            console.print(f"no keys for {as_user} in {settings.data_dir}: run `seedbed bootstrap` first")
+            raise typer.Exit(1)
+        user = json.loads(key_file.read_text())
+        access_key_id, secret_access_key = user["aws_access_key_id"], user["aws_secret_access_key"]
     endpoint = f"http://localhost:{port or DEFAULT_PORT}"
     server_file = settings.data_dir / SERVER_FILE
     if port is None and server_file.exists():
         endpoint = json.loads(server_file.read_text()).get("endpoint_url", endpoint)
     exports = {
         "AWS_ENDPOINT_URL": endpoint,
-        "AWS_ACCESS_KEY_ID": key.access_key_id,
-        "AWS_SECRET_ACCESS_KEY": key.secret_access_key,
+        "AWS_ACCESS_KEY_ID": access_key_id,
+        "AWS_SECRET_ACCESS_KEY": secret_access_key,
         "AWS_DEFAULT_REGION": key.region,
         "AWS_REGION": key.region,
     }
@@ -245,7 +271,9 @@ from seedbed.cli.templates import templates_app  # noqa: E402
 
 app.add_typer(templates_app, name="templates")
 app.add_typer(projects_app, name="projects")
+app.add_typer(__import__("seedbed.cli.logs", fromlist=["logs_app"]).logs_app, name="logs")
 app.command("doctor")(_doctor)
+__import__("seedbed.cli.git", fromlist=["register"]).register(app)  # git-credential, workflows
 
 if __name__ == "__main__":
     app()
