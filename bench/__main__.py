@@ -1,6 +1,6 @@
 """`make bench`: run every benchmark and print each ratio against its baseline."""
 
-from bench import bench_cloudformation, bench_core, bench_iam, bench_projects, bench_s3
+from bench import bench_cloudformation, bench_core, bench_events, bench_iam, bench_projects, bench_s3
 
 if __name__ == "__main__":
     bench_core.run()
@@ -8,3 +8,4 @@ if __name__ == "__main__":
     bench_cloudformation.run()
     bench_iam.run()
     bench_projects.run()
+    bench_events.run()

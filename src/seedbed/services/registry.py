@@ -33,8 +33,9 @@ PROVIDERS: dict[str, str] = {
 }
 
 #: Services whose provider has ``async resume()``: called in this order at start-up to pick up the
-#: long operations (stacks, projects, jobs, pipelines, builds) that a crash interrupted.
-RESUMABLE: tuple[str, ...] = ("cloudformation", "sagemaker", "codebuild", "codepipeline")
+#: long operations (stacks, projects, jobs, pipelines, builds, event deliveries and schedules)
+#: that a crash interrupted.
+RESUMABLE: tuple[str, ...] = ("cloudformation", "sagemaker", "codebuild", "codepipeline", "events")
 
 #: Services routed even before they have a provider: what SageMaker project templates use.
 KNOWN_SERVICES: tuple[str, ...] = (
