@@ -34,6 +34,14 @@ class Settings:
     s3_backend_region: str | None = None
     s3_backend_access_key_id: str | None = field(default=None, repr=False)
     s3_backend_secret_access_key: str | None = field(default=None, repr=False)
+    #: Where SageMaker jobs run: "local" subprocesses or "ray" tasks (``SEEDBED_JOBS_BACKEND``).
+    jobs_backend: str | None = None
+    #: The Ray cluster for the ray backend (``SEEDBED_RAY_ADDRESS``); None starts a local Ray.
+    ray_address: str | None = None
+    #: At most this many jobs run at once (``SEEDBED_JOBS_MAX_CONCURRENT``); 0: the CPU count.
+    jobs_max_concurrent: int = 0
+    #: What a restart does with jobs left running: "fail" them or "rerun" them.
+    jobs_on_restart: str | None = None
 
     def __post_init__(self) -> None:
         self.data_dir = Path(self.data_dir).expanduser().resolve()
@@ -43,6 +51,14 @@ class Settings:
             attr = f"s3_backend_{name}"
             if getattr(self, attr) is None:
                 setattr(self, attr, os.environ.get(f"SEEDBED_S3_BACKEND_{name.upper()}") or None)
+        self.jobs_backend = self.jobs_backend or os.environ.get("SEEDBED_JOBS_BACKEND") or "local"
+        self.ray_address = self.ray_address or os.environ.get("SEEDBED_RAY_ADDRESS") or None
+        self.jobs_max_concurrent = self.jobs_max_concurrent or int(os.environ.get("SEEDBED_JOBS_MAX_CONCURRENT") or 0)
+        self.jobs_on_restart = self.jobs_on_restart or os.environ.get("SEEDBED_JOBS_ON_RESTART") or "fail"
+        if self.jobs_backend not in ("local", "ray"):
+            raise ValueError(f"jobs backend must be local or ray, not {self.jobs_backend!r}")
+        if self.jobs_on_restart not in ("fail", "rerun"):
+            raise ValueError(f"jobs on restart must be fail or rerun, not {self.jobs_on_restart!r}")
         if self.iam_mode not in IAM_MODES:
             raise ValueError(f"iam mode must be one of {IAM_MODES}, not {self.iam_mode!r}")
 
