@@ -1,6 +1,15 @@
 """`make bench`: run every benchmark and print each ratio against its baseline."""
 
-from bench import bench_cloudformation, bench_core, bench_events, bench_iam, bench_projects, bench_s3
+from bench import (
+    bench_cloudformation,
+    bench_core,
+    bench_events,
+    bench_iam,
+    bench_jobs,
+    bench_lambda,
+    bench_projects,
+    bench_s3,
+)
 
 if __name__ == "__main__":
     bench_core.run()
@@ -9,3 +18,5 @@ if __name__ == "__main__":
     bench_iam.run()
     bench_projects.run()
     bench_events.run()
+    bench_lambda.run()
+    bench_jobs.run()

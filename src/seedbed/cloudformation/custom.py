@@ -7,8 +7,8 @@ response object that the function PUTs to the presigned URL, until it answers or
 (``ServiceTimeout``, default one hour) passes. Responses land in a bucket of the admin account
 that Seedbed creates on first use (``seedbed-cfn-responses-<account>-<region>``).
 
-Invoking is one replaceable call (:data:`Invoker`): today Seedbed has no Lambda service, so the
-default invoker fails with a message that says so; tests install a fake that plays the function.
+Invoking is one replaceable call (:data:`Invoker`): the default sends an asynchronous ``Invoke``
+to the Lambda service as the stack's principal; unit tests install a fake that plays the function.
 """
 
 from __future__ import annotations

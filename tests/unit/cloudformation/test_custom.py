@@ -107,12 +107,12 @@ def test_service_timeout_property_is_honoured(cfn: Cfn) -> None:
     run(scenario())
 
 
-def test_without_lambda_the_failure_says_so(cfn: Cfn) -> None:
+def test_a_missing_function_fails_the_resource(cfn: Cfn) -> None:
     async def scenario() -> None:
         stack = await cfn.deploy("custom-nolambda", template())
         assert stack["StackStatus"] == "ROLLBACK_COMPLETE"
         events = await cfn.call("DescribeStackEvents", StackName="custom-nolambda")
         reasons = " ".join(e.get("ResourceStatusReason", "") for e in events["StackEvents"])
-        assert "no Lambda service yet" in reasons
+        assert "Function not found" in reasons
 
     run(scenario())

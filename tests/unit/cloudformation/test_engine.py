@@ -157,9 +157,9 @@ def test_deletion_policy_retain_and_termination_protection(cfn: Cfn) -> None:
 
 def test_validation_happens_before_anything_is_created(cfn: Cfn) -> None:
     async def scenario() -> None:
-        tpl = {"Resources": {"B": {"Type": "AWS::S3::Bucket"}, "F": {"Type": "AWS::Lambda::Function", "Properties": {"Code": {"ZipFile": "x"}, "Role": "r", "Runtime": "python3.12", "Handler": "a.b"}},
-                             "P": {"Type": "AWS::CodeBuild::Project", "Properties": {}}}}
-        with pytest.raises(ServiceError, match=r"cannot create these resource types yet: \[AWS::CodeBuild::Project, AWS::Lambda::Function\]"):
+        tpl = {"Resources": {"B": {"Type": "AWS::S3::Bucket"}, "Q": {"Type": "AWS::SQS::Queue", "Properties": {}},
+                             "T": {"Type": "AWS::SNS::Topic", "Properties": {}}}}
+        with pytest.raises(ServiceError, match=r"cannot create these resource types yet: \[AWS::SNS::Topic, AWS::SQS::Queue\]"):
             await cfn.deploy("nope", tpl)
         with pytest.raises(ServiceError, match=r"Unrecognized resource types: \[AWS::Nope::Thing\]"):
             await cfn.deploy("nope", {"Resources": {"X": {"Type": "AWS::Nope::Thing"}}})
