@@ -1,0 +1,1 @@
+"""AWS CodeBuild: projects, builds run locally by :mod:`seedbed.runtime.builds`."""

@@ -1,0 +1,175 @@
+"""CodeBuild's tables: projects (their description as CodeBuild returns it) and builds (the
+build document plus the plan the runner follows). Only CodeBuild's modules touch them.
+
+Timestamps inside the JSON documents are epoch seconds (floats); :func:`out_time` turns them into
+datetimes for the wire.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    Connection,
+    DateTime,
+    Index,
+    Integer,
+    String,
+    Table,
+    delete,
+    insert,
+    select,
+    update,
+)
+
+from seedbed.state.db import metadata
+
+NAME = String(255).with_variant(String(255, collation="C"), "postgresql")
+
+projects = Table(
+    "codebuild_projects",
+    metadata,
+    Column("account_id", String(12), primary_key=True),
+    Column("region", String(32), primary_key=True),
+    Column("name", NAME, primary_key=True),
+    Column("arn", String(2048), nullable=False),
+    Column("doc", JSON, nullable=False),
+    Column("created", DateTime(timezone=True), nullable=False),
+    Column("last_modified", DateTime(timezone=True), nullable=False),
+    Column("build_counter", BigInteger, nullable=False),
+)
+
+builds = Table(
+    "codebuild_builds",
+    metadata,
+    Column("build_id", String(512), primary_key=True),
+    Column("account_id", String(12), nullable=False),
+    Column("region", String(32), nullable=False),
+    Column("project_name", NAME, nullable=False),
+    Column("build_number", BigInteger, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("started", DateTime(timezone=True), nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("doc", JSON, nullable=False),
+    Column("plan", JSON, nullable=False),
+    Index("ix_codebuild_builds_project", "account_id", "region", "project_name"),
+    Index("ix_codebuild_builds_status", "status"),
+)
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def epoch() -> float:
+    return time.time()
+
+
+def out_time(value: float | None) -> datetime | None:
+    return None if value is None else datetime.fromtimestamp(value, UTC)
+
+
+def aware(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+@dataclass
+class ProjectRow:
+    account_id: str
+    region: str
+    name: str
+    arn: str
+    doc: dict[str, Any]
+    created: datetime
+    last_modified: datetime
+    build_counter: int
+
+
+@dataclass
+class BuildRow:
+    build_id: str
+    account_id: str
+    region: str
+    project_name: str
+    build_number: int
+    status: str
+    started: datetime
+    seq: int
+    doc: dict[str, Any]
+    plan: dict[str, Any]
+
+
+def get_project(conn: Connection, account: str, region: str, name: str) -> ProjectRow | None:
+    row = conn.execute(select(projects).where(
+        projects.c.account_id == account, projects.c.region == region, projects.c.name == name)).first()
+    return ProjectRow(**row._mapping) if row else None
+
+
+def list_projects(conn: Connection, account: str, region: str) -> list[ProjectRow]:
+    rows = conn.execute(select(projects).where(
+        projects.c.account_id == account, projects.c.region == region).order_by(projects.c.name))
+    return [ProjectRow(**r._mapping) for r in rows]
+
+
+def insert_project(conn: Connection, row: ProjectRow) -> None:
+    conn.execute(insert(projects).values(**row.__dict__))
+
+
+def update_project(conn: Connection, account: str, region: str, name: str, **values: Any) -> None:
+    conn.execute(update(projects).where(
+        projects.c.account_id == account, projects.c.region == region, projects.c.name == name).values(**values))
+
+
+def delete_project(conn: Connection, account: str, region: str, name: str) -> bool:
+    out = conn.execute(delete(projects).where(
+        projects.c.account_id == account, projects.c.region == region, projects.c.name == name))
+    return bool(out.rowcount)
+
+
+def next_build_number(conn: Connection, account: str, region: str, name: str) -> int:
+    """Increments the project's counter in the caller's transaction."""
+    row = get_project(conn, account, region, name)
+    assert row is not None
+    number = row.build_counter + 1
+    update_project(conn, account, region, name, build_counter=number)
+    return number
+
+
+def insert_build(conn: Connection, row: BuildRow) -> None:
+    conn.execute(insert(builds).values(**row.__dict__))
+
+
+def get_build(conn: Connection, build_id: str) -> BuildRow | None:
+    row = conn.execute(select(builds).where(builds.c.build_id == build_id)).first()
+    return BuildRow(**row._mapping) if row else None
+
+
+def save_build(conn: Connection, build_id: str, doc: dict[str, Any], **values: Any) -> None:
+    conn.execute(update(builds).where(builds.c.build_id == build_id).values(
+        doc=doc, status=doc["buildStatus"], **values))
+
+
+def list_builds(conn: Connection, account: str, region: str, project: str | None = None,
+                newest_first: bool = True) -> list[str]:
+    query = select(builds.c.build_id).where(builds.c.account_id == account, builds.c.region == region)
+    if project is not None:
+        query = query.where(builds.c.project_name == project)
+    order = (builds.c.started.desc(), builds.c.seq.desc()) if newest_first else (builds.c.started, builds.c.seq)
+    return [r.build_id for r in conn.execute(query.order_by(*order))]
+
+
+def in_progress(conn: Connection) -> list[BuildRow]:
+    rows = conn.execute(select(builds).where(builds.c.status == "IN_PROGRESS"))
+    return [BuildRow(**r._mapping) for r in rows]
+
+
+def delete_builds_of(conn: Connection, account: str, region: str, project: str) -> None:
+    """Builds stay after their project is deleted on AWS too; kept as a helper for tests."""
+    conn.execute(delete(builds).where(
+        builds.c.account_id == account, builds.c.region == region, builds.c.project_name == project))
