@@ -14,8 +14,12 @@ from seedbed.errors import ServiceError
 if TYPE_CHECKING:
     from seedbed.server.backend import Backend
 
-#: PutLogEvents accepts at most this many events per call.
+#: PutLogEvents accepts at most this many events per call, of at most this many bytes (each
+#: event's UTF-8 message plus 26), and events of at most MAX_EVENT_BYTES.
 MAX_BATCH = 10_000
+MAX_BATCH_BYTES = 1_048_576
+EVENT_OVERHEAD = 26
+MAX_EVENT_BYTES = 256 * 1024
 
 
 def now_ms() -> int:
@@ -52,14 +56,34 @@ class LogStream:
         self._ready = True
 
     async def write(self, lines: list[str], timestamp_ms: int | None = None) -> None:
-        """Append ``lines`` (one event each, newline stripped)."""
+        """Append ``lines`` (one event each, newline stripped; a line over 256 KB is cut)."""
         if not lines:
             return
         await self._ensure()
         when = timestamp_ms if timestamp_ms is not None else now_ms()
-        events = [{"timestamp": when, "message": line.rstrip("\n") or " "} for line in lines]
-        for start in range(0, len(events), MAX_BATCH):
-            await self._call("PutLogEvents", {
-                "logGroupName": self.group, "logStreamName": self.stream,
-                "logEvents": events[start:start + MAX_BATCH],
-            })
+        batch: list[dict] = []
+        size = 0
+        for line in lines:
+            message = line.rstrip("\n") or " "
+            encoded = len(message.encode("utf-8"))
+            if encoded > MAX_EVENT_BYTES:
+                message = message.encode("utf-8")[:MAX_EVENT_BYTES].decode("utf-8", "ignore")
+                encoded = len(message.encode("utf-8"))
+            if batch and (len(batch) >= MAX_BATCH or size + encoded + EVENT_OVERHEAD > MAX_BATCH_BYTES):
+                await self._put(batch)
+                batch, size = [], 0
+            batch.append({"timestamp": when, "message": message})
+            size += encoded + EVENT_OVERHEAD
+        if batch:
+            await self._put(batch)
+
+    async def _put(self, events: list[dict]) -> None:
+        params = {"logGroupName": self.group, "logStreamName": self.stream, "logEvents": events}
+        try:
+            await self._call("PutLogEvents", params)
+        except ServiceError as exc:
+            if exc.code != "ResourceNotFoundException":
+                raise
+            self._ready = False  # the group or stream was deleted meanwhile: make it again
+            await self._ensure()
+            await self._call("PutLogEvents", params)

@@ -34,8 +34,10 @@ PROVIDERS: dict[str, str] = {
 
 #: Services whose provider has ``async resume()``: called in this order at start-up to pick up the
 #: long operations (stacks, projects, jobs, pipelines, builds, event deliveries and schedules)
-#: that a crash interrupted.
-RESUMABLE: tuple[str, ...] = ("cloudformation", "sagemaker", "codebuild", "codepipeline", "events")
+#: that a crash interrupted, and the timers (alarm evaluation, log retention) that run on their own.
+RESUMABLE: tuple[str, ...] = (
+    "cloudformation", "sagemaker", "codebuild", "codepipeline", "events", "logs", "cloudwatch",
+)
 
 #: Services routed even before they have a provider: what SageMaker project templates use.
 KNOWN_SERVICES: tuple[str, ...] = (

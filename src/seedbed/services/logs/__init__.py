@@ -1,0 +1,1 @@
+"""CloudWatch Logs: log groups, streams, events, retention, filter patterns."""
