@@ -11,7 +11,12 @@ from pathlib import Path
 
 from tests.conftest import LiveServer
 from tests.integration.test_sagemaker_negative import seedbed
-from tests.integration.test_sagemaker_walkthrough import EXAMPLES, TEMPLATES, create_domain, ensure_roles
+from tests.integration.test_sagemaker_walkthrough import (
+    EXAMPLES,
+    TEMPLATES,
+    create_domain,
+    ensure_roles,
+)
 
 
 def test_publish_create_update_delete(server: LiveServer, tmp_path: Path) -> None:

@@ -14,8 +14,8 @@ from botocore.exceptions import ClientError
 
 from tests.conftest import BIN, LiveServer
 from tests.integration.test_sagemaker_walkthrough import (
-    EXAMPLES,
     CORS,
+    EXAMPLES,
     TEMPLATES,
     create_domain,
     ensure_roles,

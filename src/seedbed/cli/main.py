@@ -266,14 +266,17 @@ from seedbed.iam.cli import iam_app  # noqa: E402  (`seedbed iam explain <reques
 app.add_typer(iam_app, name="iam")
 
 from seedbed.cli.doctor import doctor as _doctor  # noqa: E402
+from seedbed.cli.git import git_credential, workflows_app  # noqa: E402
+from seedbed.cli.logs import logs_app  # noqa: E402
 from seedbed.cli.projects import projects_app  # noqa: E402
 from seedbed.cli.templates import templates_app  # noqa: E402
 
 app.add_typer(templates_app, name="templates")
 app.add_typer(projects_app, name="projects")
-app.add_typer(__import__("seedbed.cli.logs", fromlist=["logs_app"]).logs_app, name="logs")
+app.add_typer(logs_app, name="logs")
 app.command("doctor")(_doctor)
-__import__("seedbed.cli.git", fromlist=["register"]).register(app)  # git-credential, workflows
+app.command("git-credential")(git_credential)
+app.add_typer(workflows_app, name="workflows")
 
 if __name__ == "__main__":
     app()

@@ -20,6 +20,8 @@ from seedbed.server.backend import Backend
 log = logging.getLogger(__name__)
 
 Scope = dict[str, Any]
+#: Paths served by :mod:`seedbed.gitserver` (kept here so other requests never import it).
+GIT_PREFIXES = ("/v1/repos/", "/_seedbed/git/", "/git-http/", "/_seedbed/github/")
 
 
 def request_from_scope(scope: Scope, body: bytes) -> HttpRequest:
@@ -51,6 +53,12 @@ class SeedbedApp:
             return
         if scope["type"] != "http":
             return
+        if scope["path"].startswith(GIT_PREFIXES):  # git smart HTTP and the GitHub REST subset
+            from seedbed.gitserver import http as git_http
+
+            if git_http.wants(scope):  # streams its own bodies (packs can be large)
+                await git_http.handle(self.backend, scope, receive, send)
+                return
         body = await _read_body(receive)
         if scope["path"] == "/_seedbed/catalog":
             from seedbed.services.sagemaker.catalog import handle_catalog_request

@@ -1,0 +1,1 @@
+"""AWS CodeCommit: repositories served over git smart HTTP by :mod:`seedbed.gitserver`."""
