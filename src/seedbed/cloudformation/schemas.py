@@ -134,8 +134,42 @@ def _validator(type_name: str) -> Any:
     body.setdefault("type", "object")
     # Read-only properties are outputs; a template may not set them, but their sub-schemas
     # sometimes carry patterns Python cannot compile: drop them rather than fail.
-    cls = jsonschema.validators.extend(jsonschema.Draft7Validator, {"pattern": _pattern})
+    cls = jsonschema.validators.extend(jsonschema.Draft7Validator, {"pattern": _pattern, "type": _type, "enum": _enum})
     return cls(body)
+
+
+_NUMBER = re.compile(r"^-?\d+(\.\d+)?([eE][-+]?\d+)?$")
+_INTEGER = re.compile(r"^-?\d+$")
+
+
+def _scalar_string_fits(value: str, wanted: str) -> bool:
+    """CloudFormation passes parameters as strings and converts them where a property wants a
+    number or a boolean (``Ref`` to a Number parameter for ``RetentionInDays``)."""
+    if wanted == "integer":
+        return bool(_INTEGER.match(value))
+    if wanted == "number":
+        return bool(_NUMBER.match(value))
+    if wanted == "boolean":
+        return value.lower() in ("true", "false")
+    return False
+
+
+def _enum(validator: Any, enums: Any, instance: Any, schema: dict[str, Any]) -> Any:
+    import jsonschema
+
+    if isinstance(instance, str) and _NUMBER.match(instance) and any(
+            not isinstance(e, bool) and isinstance(e, (int, float)) and float(instance) == e for e in enums):
+        return
+    yield from jsonschema.Draft7Validator.VALIDATORS["enum"](validator, enums, instance, schema)
+
+
+def _type(validator: Any, types: Any, instance: Any, schema: dict[str, Any]) -> Any:
+    import jsonschema
+
+    wanted = [types] if isinstance(types, str) else list(types)
+    if isinstance(instance, str) and any(_scalar_string_fits(instance, t) for t in wanted):
+        return
+    yield from jsonschema.Draft7Validator.VALIDATORS["type"](validator, types, instance, schema)
 
 
 @functools.lru_cache(maxsize=4096)
