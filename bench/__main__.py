@@ -7,6 +7,7 @@ from bench import (
     bench_iam,
     bench_jobs,
     bench_lambda,
+    bench_pipelines,
     bench_projects,
     bench_s3,
 )
@@ -20,3 +21,4 @@ if __name__ == "__main__":
     bench_events.run()
     bench_lambda.run()
     bench_jobs.run()
+    bench_pipelines.run()
