@@ -45,7 +45,7 @@ def test_bootstrap_is_complete_and_idempotent(server: LiveServer) -> None:
     results = iam.simulate_principal_policy(
         PolicySourceArn=arn, ActionNames=["iam:PassRole"],
         ResourceArns=[account + "AmazonSageMakerProjectsLaunchRole", account + "AmazonSageMakerProjectsExecutionRole"],
-        ContextEntries=[{"ContextKeyName": "iam:PassedToService", "ContextKeyValues": ["sagemaker.amazonaws.com"],
+        ContextEntries=[{"ContextKeyName": "iam:PassedToService", "ContextKeyValues": ["cloudformation.amazonaws.com"],
                          "ContextKeyType": "string"}],
     )["EvaluationResults"]
     decisions = {r["EvalResourceName"].rsplit("/", 1)[-1]: r["EvalDecision"] for r in results}

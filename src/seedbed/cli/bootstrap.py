@@ -70,7 +70,7 @@ def data_scientist_policy(account: str, region: str, templates: str) -> dict[str
                 "sagemaker:StartPipelineExecution", "sagemaker:StopPipelineExecution",
             ]},
             {"Sid": "PassOnlyTheLaunchRole", "Effect": "Allow", "Action": "iam:PassRole", "Resource": launch,
-             "Condition": {"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}}},
+             "Condition": {"StringEquals": {"iam:PassedToService": ["sagemaker.amazonaws.com", "cloudformation.amazonaws.com"]}}},
             {"Sid": "ReadTemplates", "Effect": "Allow", "Action": ["s3:GetObject", "s3:GetObjectTagging", "s3:ListBucket"],
              "Resource": [f"arn:aws:s3:::{templates}", f"arn:aws:s3:::{templates}/*"]},
             {"Sid": "ProjectData", "Effect": "Allow", "Action": ["s3:GetObject", "s3:ListBucket"],

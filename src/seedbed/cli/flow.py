@@ -149,7 +149,7 @@ class Flow:
         arn = packages[0]["ModelPackageArn"]
         package = self.sm.describe_model_package(ModelPackageName=arn)
         self.result.model_package_arn = arn
-        uri = package.get("ModelMetrics", {}).get("ModelStatistics", {}).get("S3Uri")
+        uri = package.get("ModelMetrics", {}).get("ModelQuality", {}).get("Statistics", {}).get("S3Uri")
         if uri:
             bucket, key = uri[len("s3://"):].split("/", 1)
             body = self.clients.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read()
