@@ -37,13 +37,19 @@ ROLES_STACK = "seedbed-sagemaker-projects-roles"
 DOMAIN_NAME = "seedbed"
 USER_PROFILE = "data-scientist"
 DATA_SCIENTIST = "seedbed-data-scientist"
-#: Seed code folder -> key in the seed-code bucket, as the reference templates name them.
-BUNDLES = {
-    "model-build": "toolchain/seedbed-model-build-v1.0.zip",
-    "model-deploy": "toolchain/seedbed-model-deploy-v1.0.zip",
+#: Key in the seed-code bucket (as the reference templates name them) -> the seed code folders
+#: and files it is made of, each ``folder`` or ``folder/file``.
+BUNDLES: dict[str, tuple[str, ...]] = {
+    "toolchain/seedbed-model-build-v1.0.zip": ("model-build",),
+    "toolchain/seedbed-model-deploy-v1.0.zip": ("model-deploy",),
+    "toolchain/seedbed-github-workflows-v1.0.zip": (
+        "model-build/pipelines", "model-build/run_pipeline.py", "model-deploy/endpoint-template.yml",
+        "github-workflows",
+    ),
+    "toolchain/seedbed-github-workflow-trigger-v1.0.zip": ("github-workflow-trigger",),
 }
 #: The project templates published for Studio (roles.yml is the admin's, not a project).
-PROJECT_TEMPLATES = ("build-train.yml", "build-train-deploy.yml", "deploy.yml")
+PROJECT_TEMPLATES = ("build-train.yml", "build-train-deploy.yml", "deploy.yml", "github-workflows.yml")
 
 
 def seed_code_bucket(region: str) -> str:
@@ -103,12 +109,27 @@ class Bootstrap:
     changes: list[str] = field(default_factory=list)
 
 
-def bundle(folder: Path) -> bytes:
-    """A zip of a seed code folder, with stable timestamps so that unchanged code is not re-uploaded."""
+def _bundle_files(parts: tuple[str, ...]) -> dict[str, Path]:
+    """Name in the zip -> file: a folder's files keep their paths below the folder's top (so
+    ``model-build/pipelines`` gives ``pipelines/...``); a single file goes to the root."""
+    files: dict[str, Path] = {}
+    for part in parts:
+        path = SEED_CODE / part
+        top = SEED_CODE / part.split("/", 1)[0]
+        if path.is_file():
+            files[path.name] = path
+            continue
+        for file in sorted(p for p in path.rglob("*") if p.is_file() and "__pycache__" not in p.parts):
+            files[file.relative_to(top).as_posix()] = file
+    return files
+
+
+def bundle(parts: tuple[str, ...]) -> bytes:
+    """A zip of seed code, with stable timestamps so that unchanged code is not re-uploaded."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for path in sorted(p for p in folder.rglob("*") if p.is_file() and "__pycache__" not in p.parts):
-            info = zipfile.ZipInfo(path.relative_to(folder).as_posix(), date_time=(2024, 1, 1, 0, 0, 0))
+        for name, path in sorted(_bundle_files(parts).items()):
+            info = zipfile.ZipInfo(name, date_time=(2024, 1, 1, 0, 0, 0))
             info.external_attr = (0o755 if os.access(path, os.X_OK) else 0o644) << 16
             info.compress_type = zipfile.ZIP_DEFLATED
             archive.writestr(info, path.read_bytes())
@@ -170,8 +191,8 @@ def _publish_seed_code(clients: Clients, result: Bootstrap) -> None:
     bucket = result.seed_bucket
     if _ensure_bucket(s3, bucket, clients.region):
         result.changes.append(f"bucket {bucket} created")
-    for folder, key in BUNDLES.items():
-        if (SEED_CODE / folder).is_dir() and _upload(s3, bucket, key, bundle(SEED_CODE / folder)):
+    for key, parts in BUNDLES.items():
+        if _upload(s3, bucket, key, bundle(parts)):
             result.changes.append(f"seed code s3://{bucket}/{key} uploaded")
     if _upload(s3, bucket, "dataset/abalone-dataset.csv", DATASET.read_bytes()):
         result.changes.append(f"data set s3://{bucket}/dataset/abalone-dataset.csv uploaded")

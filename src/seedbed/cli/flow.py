@@ -81,8 +81,12 @@ class Flow:
 
     # -- phases ---------------------------------------------------------------------------------
 
+    def pick_template_list(self) -> list[dict[str, Any]]:
+        """The domain's catalog as this user sees it."""
+        return client_catalog(self.clients, self.domain_id)["Templates"]
+
     def pick_template(self) -> dict[str, Any]:
-        entries = client_catalog(self.clients, self.domain_id)["Templates"]
+        entries = self.pick_template_list()
         self.say("templates: " + ", ".join(e["TemplateName"] for e in entries))
         for entry in entries:
             if entry["TemplateName"] == TEMPLATE:
@@ -98,15 +102,21 @@ class Flow:
             }}],
         )
         self.result.project_name, self.result.project_id = name, created["ProjectId"]
+        self.wait_project(name)
+
+    def wait_project(self, name: str) -> dict[str, Any]:
+        """DescribeProject once the project is CreateCompleted."""
+        described: dict[str, Any] = {}
 
         def probe() -> tuple[bool, str]:
-            project = self.sm.describe_project(ProjectName=name)
-            status = project["ProjectStatus"]
+            described.update(self.sm.describe_project(ProjectName=name))
+            status = described["ProjectStatus"]
             if status == "CreateFailed":
-                raise FlowFailed(f"project {name} failed: {project.get('ProjectStatusReason') or project}")
+                raise FlowFailed(f"project {name} failed: {described.get('ProjectStatusReason') or described}")
             return status == "CreateCompleted", status
 
         _wait(f"project {name}", probe, self.say)
+        return described
 
     @property
     def prefix(self) -> str:

@@ -1027,6 +1027,9 @@ class LambdaProvider(Provider):
                 if os.environ.get(name):
                     env[name] = os.environ[name]
             env.update(session.environment(backend, row.region))
+            # Like a GitHub Actions runner: code that reads GITHUB_API_URL reaches the local GitHub
+            # REST subset of the repositories behind connections (a function may override it).
+            env["GITHUB_API_URL"] = f"{backend.settings.endpoint_url}/_seedbed/github/api/v3"
             env.update((cfg.get("Environment") or {}).get("Variables") or {})
             return env
 
