@@ -266,8 +266,11 @@ class Job:
         from seedbed.runtime.jobs import sandbox
 
         argv = list(self.hosts[index].get("command") or self.spec["command"])
-        cwd = self.spec.get("cwd")
         host = str(self.host_dir(index))
+        cwd = self.spec.get("cwd")
+        if not cwd:  # a scratch folder of the job's own, never the server's working directory
+            (self.host_dir(index) / "work").mkdir(parents=True, exist_ok=True)
+            cwd = "/opt/ml/work"
         hosts_file = str(self.root / "hosts") if len(self.hosts) > 1 else None
         common: dict[str, Any] = {"stdin": subprocess.DEVNULL, "stdout": subprocess.PIPE, "stderr": subprocess.STDOUT,
                                   "start_new_session": True}
