@@ -42,8 +42,17 @@ DATA_SCIENTIST = "seedbed-data-scientist"
 BUNDLES: dict[str, tuple[str, ...]] = {
     "toolchain/seedbed-model-build-v1.0.zip": ("model-build",),
     "toolchain/seedbed-model-deploy-v1.0.zip": ("model-deploy",),
+    # The keys the public SageMaker project templates name, filled with Seedbed's own seed code.
+    "bootstrap/GitRepositorySeedCodeCheckinCodeBuildProject-v1.0.zip": ("git-seedcode-checkin",),
+    "bootstrap/GitRepositorySeedCodeCheckinCodeBuildProject-v1.1.zip": ("git-seedcode-checkin",),
+    "toolchain/model-building-workflow-v1.0.zip": ("model-build",),
+    "toolchain/model-building-workflow-jenkins-v1.0.zip": ("model-build",),
+    "toolchain/model-building-workflow-mm-clarify-v1.0.zip": ("model-build",),
+    "toolchain/mpg-deployment-config-v1.0.zip": ("model-deploy",),
+    "toolchain/mpg-deployment-config-v1.1.zip": ("model-deploy",),
+    "toolchain/mpg-deployment-config-jenkins-v1.0.zip": ("model-deploy",),
     "toolchain/seedbed-github-workflows-v1.0.zip": (
-        "model-build/pipelines", "model-build/run_pipeline.py", "model-deploy/endpoint-template.yml",
+        "model-build/pipelines", "model-build/run_pipeline.py", "model-deploy/endpoint-config-template.yml",
         "github-workflows",
     ),
     "toolchain/seedbed-github-workflow-trigger-v1.0.zip": ("github-workflow-trigger",),

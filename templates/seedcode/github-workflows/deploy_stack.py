@@ -1,4 +1,4 @@
-"""Create or update the endpoint stack of one stage from `endpoint-template.yml` and wait.
+"""Create or update the endpoint stack of one stage from `endpoint-config-template.yml` and wait.
 
     python deploy_stack.py --stage staging --model-package-arn ARN --project-name N --project-id I \
         --execution-role ROLE_ARN
@@ -34,7 +34,7 @@ def main() -> int:
     }
     request = {
         "StackName": stack,
-        "TemplateBody": open("endpoint-template.yml").read(),
+        "TemplateBody": open("endpoint-config-template.yml").read(),
         "Parameters": [{"ParameterKey": k, "ParameterValue": v} for k, v in parameters.items()],
         "Tags": [{"Key": "sagemaker:project-name", "Value": args.project_name},
                  {"Key": "sagemaker:project-id", "Value": args.project_id}],

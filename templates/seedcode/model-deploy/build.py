@@ -1,9 +1,9 @@
 """Write the CloudFormation template configurations of the staging and production endpoints for
 the newest approved model package of the project's model package group.
 
-Run by the model-deploy CodeBuild project; CodePipeline then deploys `endpoint-template.yml`
-with `staging-config-export.json`, waits for a manual approval, and deploys it again with
-`prod-config-export.json`.
+Run by the model-deploy CodeBuild project; CodePipeline then deploys `endpoint-config-template.yml`
+with `staging-config-export.json`, tests the staging endpoint (`test/`), waits for a manual approval,
+and deploys it again with `prod-config-export.json`.
 """
 
 from __future__ import annotations
@@ -54,16 +54,19 @@ def main() -> None:
     parser.add_argument("--sagemaker-project-id", required=True)
     parser.add_argument("--instance-type", default="ml.m5.large")
     parser.add_argument("--production-instance-count", default="1")
+    parser.add_argument("--export-staging-config", default="staging-config-export.json")
+    parser.add_argument("--export-prod-config", default="prod-config-export.json")
     args = parser.parse_args()
 
     package_arn = newest_approved_package(boto3.client("sagemaker"), args.model_package_group_name)
     print(f"Deploying {package_arn}")
+    exports = {"staging": args.export_staging_config, "prod": args.export_prod_config}
     for stage, settings_file in (("staging", "staging-config.json"), ("prod", "prod-config.json")):
         with open(settings_file) as fh:
             settings = json.load(fh)
         if stage == "prod":
             settings.setdefault("Parameters", {})["EndpointInstanceCount"] = args.production_instance_count
-        with open(f"{stage}-config-export.json", "w") as fh:
+        with open(exports[stage], "w") as fh:
             json.dump(stage_config(args, package_arn, stage, settings), fh, indent=2)
 
 

@@ -567,7 +567,10 @@ class BuildRun:
     def _select(self, spec: specs.ArtifactSpec | None) -> list[tuple[Path, str]]:
         if spec is None or not spec.files:
             return []
-        return files.select(self.src, spec.files, spec.base_directory, spec.discard_paths, spec.exclude_paths)
+        # Paths may name environment variables (`- $EXPORT_TEMPLATE_NAME`), as CodeBuild expands them.
+        return files.select(self.src, [self._expand(f) for f in spec.files],
+                            self._expand(spec.base_directory) if spec.base_directory else spec.base_directory,
+                            spec.discard_paths, spec.exclude_paths)
 
     def _expand(self, text: str) -> str:
         env = self.session.final_environment() if self.session else self.env
