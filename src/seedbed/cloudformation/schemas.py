@@ -143,8 +143,8 @@ _INTEGER = re.compile(r"^-?\d+$")
 
 
 def _scalar_string_fits(value: str, wanted: str) -> bool:
-    """CloudFormation passes parameters as strings and converts them where a property wants a
-    number or a boolean (``Ref`` to a Number parameter for ``RetentionInDays``)."""
+    """CloudFormation converts scalars to the type a property wants: parameters arrive as strings
+    (``Ref`` to a Number parameter for ``RetentionInDays``), and YAML numbers become strings."""
     if wanted == "integer":
         return bool(_INTEGER.match(value))
     if wanted == "number":
@@ -168,6 +168,8 @@ def _type(validator: Any, types: Any, instance: Any, schema: dict[str, Any]) -> 
 
     wanted = [types] if isinstance(types, str) else list(types)
     if isinstance(instance, str) and any(_scalar_string_fits(instance, t) for t in wanted):
+        return
+    if "string" in wanted and isinstance(instance, (int, float, bool)):  # `Version: 1` is "1"
         return
     yield from jsonschema.Draft7Validator.VALIDATORS["type"](validator, types, instance, schema)
 
