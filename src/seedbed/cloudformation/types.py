@@ -39,6 +39,7 @@ RESOURCE_MODULES = (
     "seedbed.services.sagemaker.pipelines.resources",
     "seedbed.services.sagemaker.hosting.resources",
     "seedbed.services.sagemaker.coderepos.resources",
+    "seedbed.services.sagemaker.monitoring.resources",
     "seedbed.services.codecommit.resources",
     "seedbed.services.codeconnections.resources",
     "seedbed.services.codebuild.resources",

@@ -3,7 +3,8 @@
 Domains and user profiles (:mod:`.domains`), tags on every SageMaker ARN (:mod:`.tags`), projects
 from S3 templates (:mod:`.projects`, with the template catalog in :mod:`.catalog`), the model
 registry (:mod:`.registry`), processing/training/transform jobs (:mod:`.jobs`), pipelines
-(:mod:`.pipelines`), hosting (:mod:`.hosting`) and code repositories (:mod:`.coderepos`). Each area
+(:mod:`.pipelines`), hosting (:mod:`.hosting`), code repositories (:mod:`.coderepos`) and model
+monitoring (:mod:`.monitoring`). Each area
 is a package with its operations mixin, its own tables and its CloudFormation resource types.
 """
 
@@ -17,6 +18,7 @@ from seedbed.services.sagemaker.coderepos.operations import CodeRepositoryOperat
 from seedbed.services.sagemaker.domains import DomainOperations
 from seedbed.services.sagemaker.hosting.operations import HostingOperations
 from seedbed.services.sagemaker.jobs.operations import JobOperations
+from seedbed.services.sagemaker.monitoring.operations import MonitoringOperations
 from seedbed.services.sagemaker.pipelines.operations import PipelineOperations
 from seedbed.services.sagemaker.projects import ProjectOperations
 from seedbed.services.sagemaker.registry.operations import ModelRegistryOperations
@@ -32,6 +34,7 @@ class SageMakerProvider(
     PipelineOperations,
     HostingOperations,
     CodeRepositoryOperations,
+    MonitoringOperations,
     Provider,
 ):
     service = "sagemaker"
@@ -58,11 +61,12 @@ class SageMakerProvider(
         await self.resume_hosting()
         await self.resume_registry()
         await self.resume_coderepos()
+        await self.resume_monitoring()
 
     def close(self) -> None:
         for task in list(self._watchers.values()):
             task.cancel()
-        for area in (JobOperations, PipelineOperations, HostingOperations):
+        for area in (JobOperations, PipelineOperations, HostingOperations, MonitoringOperations):
             closer = getattr(area, "close_area", None)
             if closer is not None:
                 closer(self)

@@ -69,7 +69,8 @@ def processing(request: dict[str, Any], runtime: ImageRuntime, env: dict[str, st
     cluster = request["ProcessingResources"]["ClusterConfig"]
     hosts = host_names(int(cluster.get("InstanceCount") or 1))
     app = request["AppSpecification"]
-    if not app.get("ContainerEntrypoint"):
+    entrypoint = list(app.get("ContainerEntrypoint") or runtime.entrypoint)
+    if not entrypoint:
         raise ContractError(
             f"The image {runtime.image} runs its own entry point in a container; locally a processing job needs "
             "AppSpecification.ContainerEntrypoint (ScriptProcessor and the framework processors set it)"
@@ -99,7 +100,7 @@ def processing(request: dict[str, Any], runtime: ImageRuntime, env: dict[str, st
         ],
         "files": {"config/processingjobconfig.json": json.dumps(job_config, default=str)},
         "dirs": dirs, "inputs": inputs, "outputs": outputs,
-        "command": pythonize(list(app["ContainerEntrypoint"]) + list(app.get("ContainerArguments") or [])),
+        "command": pythonize(entrypoint + list(app.get("ContainerArguments") or [])),
         "env": {**env, **(request.get("Environment") or {})},
         "max_runtime": (request.get("StoppingCondition") or {}).get("MaxRuntimeInSeconds") or 86400,
         "resources": res, "instance_count": len(hosts),

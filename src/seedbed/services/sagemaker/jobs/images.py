@@ -18,7 +18,11 @@ runs without the container:
   1.0-1 and 1.2-1, ``Booster.save_model`` (UBJSON, the closest format that current XGBoost still
   writes and that every XGBoost >= 1.7 loads) for 1.3-1 and later.
 
-Anything else (Spark, Clarify, Model Monitor, custom images) has no local runtime: the job fails
+- ``model-monitor``: the Model Monitor analyzer (``sagemaker-model-monitor-analyzer``), played by
+  :mod:`seedbed.runtime.monitoring`; a processing job without a ContainerEntrypoint runs it (the
+  image's own entry point), as ``DefaultModelMonitor.suggest_baseline`` and monitoring executions do.
+
+Anything else (Spark, Clarify, custom images) has no local runtime: the job fails
 with a FailureReason that names the image. ``SEEDBED_JOB_IMAGES`` may add mappings as JSON
 (``{"my-repo": "python"}``, matched on the repository name).
 """
@@ -48,6 +52,12 @@ REPOSITORIES: dict[str, str] = {
     "sagemaker-distribution*": "python",
     "sagemaker-data-science*": "python",
     "python": "python",
+    "sagemaker-model-monitor-analyzer": "model-monitor",
+}
+
+#: Runtime -> the entry point of its image, for requests that give none.
+ENTRYPOINTS: dict[str, tuple[str, ...]] = {
+    "model-monitor": ("python3", "-m", "seedbed.runtime.monitoring"),
 }
 
 PICKLE_VERSIONS = ("0.72", "0.90", "1.0-1", "1.2-1")
@@ -64,6 +74,8 @@ class ImageRuntime:
     tag: str
     #: xgboost only: "pickle" or "ubj" (see the module docstring).
     model_format: str = "ubj"
+    #: The image's own entry point, when Seedbed plays it (see :data:`ENTRYPOINTS`).
+    entrypoint: tuple[str, ...] = ()
 
     def as_dict(self) -> dict[str, str]:
         return {"image": self.image, "runtime": self.runtime, "repository": self.repository,
@@ -102,7 +114,7 @@ def resolve(image: str) -> ImageRuntime | None:
     if runtime is None:
         return None
     model_format = "pickle" if any(tag.startswith(v) for v in PICKLE_VERSIONS) else "ubj"
-    return ImageRuntime(image, runtime, repo, tag, model_format)
+    return ImageRuntime(image, runtime, repo, tag, model_format, ENTRYPOINTS.get(runtime, ()))
 
 
 def no_runtime_reason(image: str) -> str:

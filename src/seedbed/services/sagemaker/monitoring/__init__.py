@@ -1,0 +1,1 @@
+"""SageMaker model monitoring (Model Monitor): job definitions, schedules, executions."""
