@@ -96,6 +96,7 @@ def data_scientist_policy(account: str, region: str, templates: str) -> dict[str
                 "codepipeline:ListPipelineExecutions", "codepipeline:PutApprovalResult",
                 "codepipeline:StartPipelineExecution", "codebuild:BatchGetBuilds", "codebuild:ListBuildsForProject",
                 "cloudformation:DescribeStacks", "cloudformation:DescribeStackEvents",
+                "cloudformation:DescribeStackResources", "cloudformation:ListStackResources",
                 "logs:GetLogEvents", "logs:FilterLogEvents", "logs:DescribeLogStreams", "logs:DescribeLogGroups",
                 "sts:GetCallerIdentity",
             ]},

@@ -165,7 +165,8 @@ class Flow:
             body = self.clients.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read()
             self.result.metrics = json.loads(body)
         mse = self.result.metrics.get("regression_metrics", {}).get("mse", {}).get("value")
-        self.say(f"model package {arn} ({package['ModelApprovalStatus']}), mean squared error {mse}")
+        error = f"{mse:.3f}" if isinstance(mse, (int, float)) else "not reported"
+        self.say(f"model package {arn} ({package['ModelApprovalStatus']}), mean squared error {error}")
 
     def approve_model(self) -> None:
         self.sm.update_model_package(ModelPackageArn=self.result.model_package_arn, ModelApprovalStatus="Approved",
@@ -251,17 +252,14 @@ class Flow:
         return next(o["S3Output"]["S3Uri"] for o in job["ProcessingOutputConfig"]["Outputs"] if o["OutputName"] == "test")
 
     def collect_resources(self) -> None:
+        """What the project's stack and its two endpoint stacks made."""
         cfn = self.clients.client("cloudformation")
-        project = self.sm.describe_project(ProjectName=self.result.project_name)
-        stacks = [project["ServiceCatalogProvisionedProductDetails"]["ProvisionedProductId"]] if project.get(
-            "ServiceCatalogProvisionedProductDetails") else []
-        stacks += [f"{self.prefix}-deploy-staging", f"{self.prefix}-deploy-prod"]
-        for stack in stacks:
-            try:
-                resources = cfn.describe_stack_resources(StackName=stack)["StackResources"]
-            except Exception:  # noqa: BLE001 - the data scientist may not read every stack
+        wanted = (f"SP-{self.result.project_name}-", f"{self.prefix}-deploy-")
+        for stack in cfn.describe_stacks().get("Stacks") or []:
+            if not stack["StackName"].startswith(wanted):
                 continue
-            self.result.resources += [(r["ResourceType"], r["PhysicalResourceId"]) for r in resources]
+            for resource in cfn.describe_stack_resources(StackName=stack["StackName"])["StackResources"]:
+                self.result.resources.append((resource["ResourceType"], resource["PhysicalResourceId"]))
 
     def run(self, project_name: str) -> FlowResult:
         with self.phase("List the templates"):
