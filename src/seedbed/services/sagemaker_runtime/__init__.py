@@ -1,0 +1,1 @@
+"""The SageMaker Runtime API: InvokeEndpoint and InvokeEndpointAsync against hosted endpoints."""
