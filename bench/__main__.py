@@ -4,6 +4,7 @@ from bench import (
     bench_cloudformation,
     bench_core,
     bench_events,
+    bench_hosting,
     bench_iam,
     bench_jobs,
     bench_lambda,
@@ -22,3 +23,4 @@ if __name__ == "__main__":
     bench_lambda.run()
     bench_jobs.run()
     bench_pipelines.run()
+    bench_hosting.run()

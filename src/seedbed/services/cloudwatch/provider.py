@@ -259,7 +259,8 @@ class CloudWatchProvider(Provider):
 
     async def put_metric_data(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         namespace = params["Namespace"]
-        if namespace.startswith("AWS/"):
+        # AWS/ namespaces belong to AWS services: Seedbed acting as one (no principal) may use them.
+        if namespace.startswith("AWS/") and ctx.principal is not None:
             raise InvalidParameterValue(
                 f"The value {namespace} for parameter Namespace is invalid: the AWS/ namespaces "
                 "are reserved for AWS services."
