@@ -415,3 +415,26 @@ def test_resource_policy_reaches_iam(sm) -> None:  # type: ignore[no-untyped-def
         assert error_code(exc).startswith("AccessDenied")
     sm.delete_resource_policy(SecretId=name)
     assert sm.get_secret_value(SecretId=name)["SecretString"] == "x"
+
+
+def test_the_aws_managed_key_serves_anyone_allowed_to_read_the_secret(sm, server: LiveServer) -> None:  # type: ignore[no-untyped-def]
+    """As on AWS, a role allowed only secretsmanager:GetSecretValue reads a secret under
+    aws/secretsmanager (the key policy admits use through Secrets Manager), but may not use the key
+    directly."""
+    iam, sts = server.client("iam"), server.client("sts")
+    role = f"reader-{uuid.uuid4().hex[:8]}"
+    trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"},
+                                                     "Action": "sts:AssumeRole"}]}
+    iam.create_role(RoleName=role, AssumeRolePolicyDocument=json.dumps(trust))
+    iam.put_role_policy(RoleName=role, PolicyName="read", PolicyDocument=json.dumps({
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": "*"}]}))
+    name = unique()
+    sm.create_secret(Name=name, SecretString="token")
+    creds = sts.assume_role(RoleArn=f"arn:aws:iam::{ACCOUNT}:role/{role}", RoleSessionName="reader")["Credentials"]
+    reader = server.client("secretsmanager", aws_access_key_id=creds["AccessKeyId"],
+                           aws_secret_access_key=creds["SecretAccessKey"], aws_session_token=creds["SessionToken"])
+    assert reader.get_secret_value(SecretId=name)["SecretString"] == "token"
+    with pytest.raises(ClientError) as exc:  # not even the account's root, outside Secrets Manager
+        server.client("kms").encrypt(KeyId="alias/aws/secretsmanager", Plaintext=b"x")
+    assert error_code(exc) == "AccessDeniedException"

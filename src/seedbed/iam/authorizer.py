@@ -90,6 +90,7 @@ class Authorizer:
         checks = actions.checks(ctx.service, operation)
         if not checks:
             return
+        params = resources.resolve_request(ctx.service, operation, params)
         info = self._info(ctx.principal)
         env = self._env(ctx.region, info.caller.account)
         for check in checks:

@@ -59,6 +59,22 @@ def register_write_hook(service: str, hook: WriteHook) -> None:
     _write_hooks[service] = hook
 
 
+#: (operation, params) -> params: fills in members the authorization needs that the request only
+#: implies (KMS Decrypt names its key inside the ciphertext blob, not in ``KeyId``).
+RequestResolver = Callable[[str, "Mapping[str, Any]"], "Mapping[str, Any]"]
+_resolvers: dict[str, RequestResolver] = {}
+
+
+def register_request_resolver(service: str, resolver: RequestResolver) -> None:
+    _resolvers[service] = resolver
+
+
+def resolve_request(service: str, operation: str, params: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The parameters as the authorizer should see them (the provider still gets the originals)."""
+    resolver = _resolvers.get(service)
+    return resolver(operation, params) if resolver is not None else params
+
+
 def notify(service: str, operation: str, params: Mapping[str, Any]) -> None:
     hook = _write_hooks.get(service)
     if hook is not None:

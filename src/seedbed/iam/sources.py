@@ -21,6 +21,7 @@ from seedbed.iam.resources import (
     ResourcePolicy,
     register_context_source,
     register_policy_source,
+    register_request_resolver,
     register_write_hook,
 )
 
@@ -135,5 +136,21 @@ def _kms_keys(backend: Backend, ctx: RequestContext, resource_arn: str, key: str
 
 # KMS: key policies (a gate, as on AWS) and kms:ViaService / kms:CallerAccount / key attributes,
 # from the functions KMS provides for this (seedbed.services.kms.policy).
+def _kms_request(operation: str, params: Mapping[str, Any]) -> Mapping[str, Any]:
+    """Decrypt and ReEncrypt act on the key their ciphertext blob names (so its key policy, e.g.
+    an AWS managed key's, applies), whether or not the request repeats it in ``KeyId``."""
+    member = {"Decrypt": "KeyId", "ReEncrypt": "SourceKeyId"}.get(operation)
+    blob = params.get("CiphertextBlob")
+    if member is None or params.get(member) or not isinstance(blob, (bytes, bytearray)):
+        return params
+    from seedbed.services.kms import crypto
+
+    try:
+        return {**params, member: crypto.read_header(bytes(blob)).key_id}
+    except crypto.CiphertextError:
+        return params
+
+
 register_policy_source("kms", _kms_policy)
 register_context_source("kms", _kms_keys)
+register_request_resolver("kms", _kms_request)
