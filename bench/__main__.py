@@ -4,6 +4,7 @@ from bench import (
     bench_cloudformation,
     bench_core,
     bench_events,
+    bench_flow,
     bench_hosting,
     bench_iam,
     bench_jobs,
@@ -24,3 +25,4 @@ if __name__ == "__main__":
     bench_jobs.run()
     bench_pipelines.run()
     bench_hosting.run()
+    bench_flow.run()
