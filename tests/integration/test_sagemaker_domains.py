@@ -38,8 +38,8 @@ def test_domain_and_user_profile_lifecycle(server: LiveServer) -> None:
     assert [p["UserProfileName"] for p in sm.list_user_profiles(DomainIdEquals=domain_id)["UserProfiles"]] == ["alice"]
     url = sm.create_presigned_domain_url(DomainId=domain_id, UserProfileName="alice")["AuthorizedUrl"]
     assert url.startswith(f"{server.endpoint}/_seedbed/studio/{domain_id}/auth?token=")
-    opened = httpx.get(url)  # the web UI is not built yet, and the URL says so rather than faking it
-    assert opened.status_code == 501 and "not built yet" in opened.json()["message"]
+    opened = httpx.get(url)  # signs in to the web UI (tests/integration/test_studio.py) once
+    assert opened.status_code == 303 and "seedbed_studio=" in opened.headers["set-cookie"]
 
     sm.add_tags(ResourceArn=arn, Tags=[{"Key": "a", "Value": "1"}, {"Key": "b", "Value": "2"}])
     sm.add_tags(ResourceArn=arn, Tags=[{"Key": "a", "Value": "3"}])

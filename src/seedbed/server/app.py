@@ -64,6 +64,10 @@ class SeedbedApp:
             from seedbed.services.sagemaker.catalog import handle_catalog_request
 
             response = await handle_catalog_request(self.backend, request_from_scope(scope, body))
+        elif scope["path"].startswith("/_seedbed/studio"):  # the web UI (seedbed.studio)
+            from seedbed.studio import handle as studio_handle
+
+            response = await studio_handle(self.backend, request_from_scope(scope, body))
         elif scope["path"].startswith("/_seedbed/"):
             response = self._internal(scope)
         else:
@@ -81,15 +85,6 @@ class SeedbedApp:
                 "routed": sorted(self.backend.router.services),
             }
             return _json(200, payload)
-        if scope["path"].startswith("/_seedbed/studio/"):
-            # Where CreatePresignedDomainUrl points. Say plainly that the UI is not there yet.
-            return _json(
-                501,
-                {
-                    "message": "The Seedbed web UI (Studio) is not built yet. Use the CLI meanwhile: "
-                    "`seedbed templates list --domain <id>`, `seedbed projects create|list|describe`.",
-                },
-            )
         return _json(404, {"message": f"no such Seedbed endpoint: {scope['path']}"})
 
     async def _lifespan(self, receive: Any, send: Any) -> None:

@@ -193,15 +193,44 @@ class DomainOperations:
         return {}
 
     def create_presigned_domain_url(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
-        """A one-time login link into Seedbed's web UI for that user (5 minutes by default)."""
+        """A one-time login link into Seedbed's web UI for that user (5 minutes by default).
+
+        The token is signed (:mod:`seedbed.studio.auth`) and names the caller: the web UI session
+        it opens acts as this principal, so IAM applies to the UI exactly as to the caller's own
+        API calls. The row keeps it single-use (:func:`redeem_presigned`)."""
+        from seedbed.studio import auth as studio_auth
+
         row = self._profile(ctx, params["DomainId"], params["UserProfileName"])
-        token = secrets.token_urlsafe(32)
+        nonce = secrets.token_urlsafe(32)
+        expires = store.now() + timedelta(seconds=int(params.get("ExpiresInSeconds") or 300))
+        session_seconds = int(params.get("SessionExpirationDurationInSeconds") or 43200)
         with self.backend.db.begin() as conn:
             store.insert_presigned(conn, {
-                "token": token, "domain_id": row.domain_id, "user_profile": row.name,
+                "token": nonce, "domain_id": row.domain_id, "user_profile": row.name,
                 "space": params.get("SpaceName"), "landing_uri": params.get("LandingUri"),
-                "expires": store.now() + timedelta(seconds=int(params.get("ExpiresInSeconds") or 300)),
-                "session_seconds": str(int(params.get("SessionExpirationDurationInSeconds") or 43200)),
-                "used": False,
+                "expires": expires, "session_seconds": str(session_seconds), "used": False,
             })
+        grant = studio_auth.login_payload(nonce, row.domain_id, row.name, ctx.region, ctx.principal,
+                                          expires.timestamp(), session_seconds)
+        token = studio_auth.sign(studio_auth.secret(self.backend), studio_auth.LOGIN, grant)
         return {"AuthorizedUrl": f"{studio_url(self.backend.settings.endpoint_url, row.domain_id)}auth?token={token}"}
+
+
+def redeem_presigned(backend: Any, domain_id: str, token: str | None) -> dict[str, Any] | None:
+    """The login grant of a presigned domain URL, used up by this call; None when the token is
+    forged, for another domain, expired or already used."""
+    import time
+
+    from sqlalchemy import update
+
+    from seedbed.studio import auth as studio_auth
+
+    grant = studio_auth.unsign(studio_auth.secret(backend), studio_auth.LOGIN, token)
+    if grant is None or grant.get("d") != domain_id or float(grant.get("x") or 0) <= time.time():
+        return None
+    table = store.presigned_urls
+    with backend.db.begin() as conn:
+        claimed = conn.execute(
+            update(table).where(table.c.token == str(grant.get("n")), table.c.used.is_(False)).values(used=True)
+        ).rowcount
+    return grant if claimed == 1 else None
