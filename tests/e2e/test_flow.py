@@ -5,6 +5,7 @@ pipeline register a model, approve it, deploy staging, approve production and pr
 from __future__ import annotations
 
 import json
+import time
 
 import boto3
 
@@ -38,5 +39,35 @@ def test_template_to_production_predictions(tmp_path) -> None:  # type: ignore[n
         for rings, predicted in result.predictions:
             assert 1 <= predicted <= 30, (rings, predicted)  # abalone have 1 to 29 rings
         assert [name for name, _ in result.timings][-1] == "Invoke production"
+    finally:
+        stop_server(server)
+
+
+def test_monitor_template_captures_data_and_schedules_monitors(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    server = start_server(tmp_path / "data")
+    try:
+        admin = Clients(server.endpoint, server.region, boto3.Session(
+            aws_access_key_id=server.access_key, aws_secret_access_key=server.secret_key))
+        setup = run_bootstrap(admin, server.data_dir)
+        creds = json.loads((server.data_dir / "data-scientist.json").read_text())
+        scientist = Clients(server.endpoint, server.region, boto3.Session(
+            aws_access_key_id=creds["aws_access_key_id"], aws_secret_access_key=creds["aws_secret_access_key"]))
+        flow = Flow(scientist, setup.roles["Launch"], setup.domain_id, lambda text: None, template="build-train-deploy-monitor")
+        result = flow.run("abalone-mon")
+
+        sm, s3 = admin.client("sagemaker"), admin.client("s3")
+        for stage in ("staging", "prod"):
+            endpoint = sm.describe_endpoint(EndpointName=f"abalone-mon-{stage}")
+            assert endpoint["DataCaptureConfig"]["EnableCapture"] is True
+            schedule = sm.describe_monitoring_schedule(MonitoringScheduleName=f"abalone-mon-{stage}-data-quality")
+            assert schedule["MonitoringScheduleStatus"] == "Scheduled"
+            assert schedule["MonitoringScheduleConfig"]["ScheduleConfig"]["ScheduleExpression"] == "cron(0 * ? * * *)"
+        bucket = f"sagemaker-project-{result.project_id}"
+        deadline = time.monotonic() + 60
+        captured: list[dict] = []
+        while not captured and time.monotonic() < deadline:  # capture files are written in batches
+            captured = s3.list_objects_v2(Bucket=bucket, Prefix="abalone-mon/datacapture-prod/").get("Contents") or []
+            time.sleep(1)
+        assert captured and captured[0]["Key"].endswith(".jsonl")
     finally:
         stop_server(server)

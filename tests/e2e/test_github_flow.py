@@ -100,5 +100,13 @@ def test_push_build_approve_dispatch_deploy(tmp_path: Path) -> None:
         flow._endpoint("prod")
         flow.predict(rows=3)
         assert all(1 <= predicted <= 30 for _, predicted in flow.result.predictions)
+
+        # The approval invoked the project's Lambda exactly once, which dispatched exactly one run.
+        runs = httpx.get(f"{api}/repos/{OWNER}/{REPO}/actions/runs", auth=basic).json()["workflow_runs"]
+        assert len([r for r in runs if r["path"].endswith("deploy.yml")]) == 1
+        group = f"/aws/lambda/sagemaker-{project['ProjectId']}-deploy-trigger"
+        messages = [e["message"] for e in admin.client("logs").filter_log_events(logGroupName=group)["events"]]
+        assert sum(m.startswith("START RequestId") for m in messages) == 1
+        assert any("dispatched deploy.yml" in m for m in messages)
     finally:
         stop_server(server)

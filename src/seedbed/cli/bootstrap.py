@@ -58,7 +58,9 @@ BUNDLES: dict[str, tuple[str, ...]] = {
     "toolchain/seedbed-github-workflow-trigger-v1.0.zip": ("github-workflow-trigger",),
 }
 #: The project templates published for Studio (roles.yml is the admin's, not a project).
-PROJECT_TEMPLATES = ("build-train.yml", "build-train-deploy.yml", "deploy.yml", "github-workflows.yml")
+PROJECT_TEMPLATES = (
+    "build-train.yml", "build-train-deploy.yml", "build-train-deploy-monitor.yml", "deploy.yml", "github-workflows.yml",
+)
 
 
 def seed_code_bucket(region: str) -> str:

@@ -64,8 +64,9 @@ def _wait(what: str, probe: Callable[[], tuple[bool, str]], say: Say, timeout: f
 class Flow:
     """The data scientist's side of the flow, with their credentials."""
 
-    def __init__(self, clients: Clients, launch_role_arn: str, domain_id: str, say: Say) -> None:
+    def __init__(self, clients: Clients, launch_role_arn: str, domain_id: str, say: Say, template: str = TEMPLATE) -> None:
         self.clients = clients
+        self.template = template
         self.launch_role_arn = launch_role_arn
         self.domain_id = domain_id
         self.say = say
@@ -89,9 +90,9 @@ class Flow:
         entries = self.pick_template_list()
         self.say("templates: " + ", ".join(e["TemplateName"] for e in entries))
         for entry in entries:
-            if entry["TemplateName"] == TEMPLATE:
+            if entry["TemplateName"] == self.template:
                 return entry
-        raise FlowFailed(f"the catalog has no {TEMPLATE} template; run `seedbed bootstrap`")
+        raise FlowFailed(f"the catalog has no {self.template} template; run `seedbed bootstrap`")
 
     def create_project(self, name: str, template: dict[str, Any]) -> None:
         created = self.sm.create_project(

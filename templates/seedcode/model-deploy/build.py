@@ -27,6 +27,15 @@ def newest_approved_package(sm, group: str) -> str:
     return packages[0]["ModelPackageArn"]
 
 
+def monitoring(args: argparse.Namespace, stage: str) -> dict:
+    """The endpoint stack's monitoring parameters: capture and reports under the artifact bucket."""
+    if args.enable_monitoring.lower() != "true":
+        return {}
+    prefix = f"s3://{args.artifact_bucket}/{args.sagemaker_project_name}"
+    return {"EnableMonitoring": "true", "DataCaptureUploadPath": f"{prefix}/datacapture-{stage}",
+            "MonitoringOutputPath": f"{prefix}/monitoring-{stage}"}
+
+
 def stage_config(args: argparse.Namespace, package_arn: str, stage: str, settings: dict) -> dict:
     return {
         "Parameters": {
@@ -36,6 +45,7 @@ def stage_config(args: argparse.Namespace, package_arn: str, stage: str, setting
             "ModelExecutionRoleArn": args.model_execution_role,
             "StageName": stage,
             "EndpointInstanceType": args.instance_type,
+            **monitoring(args, stage),
             **{key: str(value) for key, value in settings.get("Parameters", {}).items()},
         },
         "Tags": {
@@ -54,6 +64,8 @@ def main() -> None:
     parser.add_argument("--sagemaker-project-id", required=True)
     parser.add_argument("--instance-type", default="ml.m5.large")
     parser.add_argument("--production-instance-count", default="1")
+    parser.add_argument("--enable-monitoring", default="false", help="capture data and run a data-quality monitor")
+    parser.add_argument("--artifact-bucket", default="", help="where captured data and monitor reports go")
     parser.add_argument("--export-staging-config", default="staging-config-export.json")
     parser.add_argument("--export-prod-config", default="prod-config-export.json")
     args = parser.parse_args()
