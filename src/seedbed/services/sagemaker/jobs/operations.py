@@ -419,7 +419,9 @@ class JobOperations:
         codes = result.get("exit_codes") or []
         failure_reason = exit_message = None
         secondary = None
-        if result.get("error"):
+        if (result.get("stopped") or stop_requested) and not result.get("timed_out"):
+            status = "Stopped"  # also when the stop cut staging or the upload short
+        elif result.get("error"):
             status = "Failed"
             failure_reason = result["error"]
         elif result.get("timed_out"):
@@ -427,8 +429,6 @@ class JobOperations:
             secondary = "MaxRuntimeExceeded"
             if status == "Failed":
                 failure_reason = "ClientError: The job exceeded its MaxRuntimeInSeconds and was stopped."
-        elif result.get("stopped") or stop_requested:
-            status = "Stopped"
         elif any(c != 0 for c in codes):
             status = "Failed"
             code = next(c for c in codes if c != 0)
