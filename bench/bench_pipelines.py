@@ -71,18 +71,20 @@ def run() -> dict[str, float]:
         account = _client("sts", port, creds).get_caller_identity()["Account"]
         import sagemaker
 
-        from tests.pipelines.abalone.pipeline import get_pipeline
+        from tests.abalone import get_pipeline
 
         bucket = f"sagemaker-{creds['region']}-{account}"
         session = sagemaker.Session(boto_session=boto3.Session(region_name=creds["region"]), default_bucket=bucket)
         session.default_bucket()
         s3.upload_file(str(DATA), bucket, "abalone/abalone-dataset.csv")
-        pipeline = get_pipeline(session, role, pipeline_name="BenchAbalone", model_package_group_name="BenchAbalone")
+        pipeline = get_pipeline(region=creds["region"], role=role, default_bucket=bucket,
+                                pipeline_name="BenchAbalone", model_package_group_name="BenchAbalone")
         pipeline.upsert(role_arn=role)
         whole = []
         for _ in range(2):
             start = time.perf_counter()
-            arn = sm.start_pipeline_execution(PipelineName="BenchAbalone")["PipelineExecutionArn"]
+            arn = sm.start_pipeline_execution(PipelineName="BenchAbalone", PipelineParameters=[
+                {"Name": "InputDataUrl", "Value": f"s3://{bucket}/abalone/abalone-dataset.csv"}])["PipelineExecutionArn"]
             status = _wait(sm, arn)
             whole.append(time.perf_counter() - start)
             if status != "Succeeded":

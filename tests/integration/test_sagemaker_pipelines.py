@@ -11,6 +11,7 @@ import uuid
 import boto3
 import pytest
 
+from tests.abalone import get_pipeline
 from tests.conftest import REPO, LiveServer
 
 pytest.importorskip("sagemaker")
@@ -56,13 +57,13 @@ def steps_of(sm, arn: str) -> dict[str, dict]:  # type: ignore[no-untyped-def]
 
 
 def test_abalone_pipeline_registers_then_fails_at_threshold(server: LiveServer, setup) -> None:  # type: ignore[no-untyped-def]
-    from tests.pipelines.abalone.pipeline import get_pipeline
-
     session, role = setup
     sm = server.client("sagemaker")
-    pipeline = get_pipeline(session, role, pipeline_name="AbaloneIT", model_package_group_name="AbaloneIT")
+    data = {"InputDataUrl": f"s3://{session.default_bucket()}/abalone/abalone-dataset.csv"}
+    pipeline = get_pipeline(region=server.region, role=role, default_bucket=session.default_bucket(),
+                            pipeline_name="AbaloneIT", model_package_group_name="AbaloneIT")
     pipeline.upsert(role_arn=role)
-    execution = pipeline.start()
+    execution = pipeline.start(parameters=data)
     done = wait(sm, execution.arn)
     steps = steps_of(sm, execution.arn)
     assert done["PipelineExecutionStatus"] == "Succeeded", (done.get("FailureReason"), {k: v.get("FailureReason") for k, v in steps.items()})
@@ -76,24 +77,25 @@ def test_abalone_pipeline_registers_then_fails_at_threshold(server: LiveServer, 
     listed = sm.list_model_packages(ModelPackageGroupName="AbaloneIT")["ModelPackageSummaryList"]
     assert [p["ModelPackageArn"] for p in listed] == [package]
 
-    failing = pipeline.start(parameters={"MseThreshold": 0.1})
+    failing = pipeline.start(parameters={**data, "MseThreshold": 0.1})
     done = wait(sm, failing.arn)
     assert done["PipelineExecutionStatus"] == "Failed"
-    assert "Execution failed due to MSE > 0.1" in done["FailureReason"]
+    message = "The model's mean squared error is above the threshold 0.1"
+    assert message in done["FailureReason"]
     steps = steps_of(sm, failing.arn)
-    assert steps["AbaloneMSEFail"]["Metadata"]["Fail"]["ErrorMessage"] == "Execution failed due to MSE > 0.1"
+    assert steps["AbaloneMSETooHigh"]["Metadata"]["Fail"]["ErrorMessage"] == message
 
 
 def test_cached_steps_are_skipped_and_stop_stops_jobs(server: LiveServer, setup) -> None:  # type: ignore[no-untyped-def]
-    from tests.pipelines.abalone.pipeline import get_pipeline
-
     session, role = setup
     sm = server.client("sagemaker")
-    pipeline = get_pipeline(session, role, pipeline_name="AbaloneCached", model_package_group_name="AbaloneCached", cache=True)
+    data = {"InputDataUrl": f"s3://{session.default_bucket()}/abalone/abalone-dataset.csv"}
+    pipeline = get_pipeline(region=server.region, role=role, default_bucket=session.default_bucket(),
+                            pipeline_name="AbaloneCached", model_package_group_name="AbaloneCached", enable_caching=True)
     pipeline.upsert(role_arn=role)
-    first = pipeline.start()
+    first = pipeline.start(parameters=data)
     assert wait(sm, first.arn)["PipelineExecutionStatus"] == "Succeeded"
-    second = pipeline.start()
+    second = pipeline.start(parameters=data)
     assert wait(sm, second.arn)["PipelineExecutionStatus"] == "Succeeded"
     steps = steps_of(sm, second.arn)
     for name in ("PreprocessAbaloneData", "TrainAbaloneModel", "EvaluateAbaloneModel"):
