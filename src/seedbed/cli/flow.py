@@ -113,7 +113,9 @@ class Flow:
             described.update(self.sm.describe_project(ProjectName=name))
             status = described["ProjectStatus"]
             if status == "CreateFailed":
-                raise FlowFailed(f"project {name} failed: {described.get('ProjectStatusReason') or described}")
+                details = (described.get("TemplateProviderDetails") or [{}])[0]
+                reason = details.get("CfnTemplateProviderDetail", {}).get("StackDetail", {}).get("StatusMessage")
+                raise FlowFailed(f"project {name} failed: {reason or 'see the stack events'}")
             return status == "CreateCompleted", status
 
         _wait(f"project {name}", probe, self.say)
