@@ -71,8 +71,12 @@ def _api(method: str, path: str, data_dir: Path | None, body: Any = None) -> Any
     endpoint = os.environ.get("AWS_ENDPOINT_URL") or f"http://localhost:{DEFAULT_PORT}"
     key, secret, token = _credentials(data_dir)
     user = f"{key}%{token}" if token else key
-    response = httpx.request(method, f"{endpoint}/_seedbed/github/api/v3{path}", auth=(user, secret),
-                             json=body, timeout=30)
+    try:
+        response = httpx.request(method, f"{endpoint}/_seedbed/github/api/v3{path}", auth=(user, secret),
+                                 json=body, timeout=30)
+    except httpx.HTTPError as exc:
+        typer.echo(f"no Seedbed server answers at {endpoint} ({exc}): start one with `seedbed up`", err=True)
+        raise typer.Exit(1) from None
     if response.status_code >= 400:
         typer.echo(f"error {response.status_code}: {response.text.strip()}", err=True)
         raise typer.Exit(1)
