@@ -32,10 +32,11 @@ from sqlalchemy import (
     update,
 )
 
+from seedbed.state import columns
 from seedbed.state.db import metadata
 
 #: Names sort byte-wise on PostgreSQL too, so list markers mean the same on both databases.
-NAME = String(64).with_variant(String(64, collation="C"), "postgresql")
+NAME = columns.name_type(64)
 
 functions = Table(
     "lambda_functions",

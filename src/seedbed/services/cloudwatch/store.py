@@ -36,10 +36,11 @@ from sqlalchemy import (
     update,
 )
 
+from seedbed.state import columns
 from seedbed.state.db import metadata
 
 ID = BigInteger().with_variant(Integer, "sqlite")
-NAME = String(255).with_variant(String(255, collation="C"), "postgresql")
+NAME = columns.name_type(255)
 
 metrics = Table(
     "cw_metrics",

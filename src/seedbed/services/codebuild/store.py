@@ -28,9 +28,10 @@ from sqlalchemy import (
     update,
 )
 
+from seedbed.state import columns
 from seedbed.state.db import metadata
 
-NAME = String(255).with_variant(String(255, collation="C"), "postgresql")
+NAME = columns.name_type(255)
 
 projects = Table(
     "codebuild_projects",

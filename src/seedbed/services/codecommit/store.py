@@ -23,9 +23,10 @@ from sqlalchemy import (
     update,
 )
 
+from seedbed.state import columns
 from seedbed.state.db import metadata
 
-NAME = String(100).with_variant(String(100, collation="C"), "postgresql")
+NAME = columns.name_type(100)
 
 repositories = Table(
     "codecommit_repositories",

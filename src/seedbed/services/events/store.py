@@ -33,10 +33,11 @@ from sqlalchemy import (
     update,
 )
 
+from seedbed.state import columns
 from seedbed.state.db import metadata
 
-NAME = String(256).with_variant(String(256, collation="C"), "postgresql")
-RULE_NAME = String(64).with_variant(String(64, collation="C"), "postgresql")
+NAME = columns.name_type(256)
+RULE_NAME = columns.name_type(64)
 
 buses = Table(
     "events_buses",

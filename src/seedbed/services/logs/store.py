@@ -34,11 +34,12 @@ from sqlalchemy import (
     update,
 )
 
+from seedbed.state import columns
 from seedbed.state.db import metadata
 
 ID = BigInteger().with_variant(Integer, "sqlite")
 #: Names compare byte-wise on PostgreSQL too, so ordering and page tokens agree on both databases.
-NAME = String(512).with_variant(String(512, collation="C"), "postgresql")
+NAME = columns.name_type(512)
 
 groups = Table(
     "logs_groups",

@@ -14,7 +14,6 @@ from sqlalchemy import (
     Boolean,
     Column,
     Connection,
-    DateTime,
     Index,
     Row,
     String,
@@ -28,14 +27,14 @@ from sqlalchemy import (
     update,
 )
 
+from seedbed.state import columns
 from seedbed.state.db import metadata
 
 #: Names sort byte-wise on PostgreSQL too, so sorted listings and page tokens agree with SQLite.
-NAME = String(256).with_variant(String(256, collation="C"), "postgresql")
+NAME = columns.name_type(256)
 
 
-def _ts(name: str, nullable: bool = False) -> Column:
-    return Column(name, DateTime(timezone=True), nullable=nullable)
+_ts = columns.timestamp
 
 
 domains = Table(

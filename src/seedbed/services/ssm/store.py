@@ -26,10 +26,11 @@ from sqlalchemy import (
     update,
 )
 
+from seedbed.state import columns
 from seedbed.state.db import metadata
 
 #: Names sort byte-wise on PostgreSQL too, so page tokens mean the same on both databases.
-NAME = String(2048).with_variant(String(2048, collation="C"), "postgresql")
+NAME = columns.name_type(2048)
 
 parameters = Table(
     "ssm_parameters",

@@ -20,9 +20,10 @@ from sqlalchemy import (
     update,
 )
 
+from seedbed.state import columns
 from seedbed.state.db import metadata
 
-NAME = String(63).with_variant(String(63, collation="C"), "postgresql")
+NAME = columns.name_type(63)
 
 code_repositories = Table(
     "sm_code_repositories",

@@ -17,7 +17,6 @@ from sqlalchemy import (
     JSON,
     Column,
     Connection,
-    DateTime,
     Index,
     Row,
     String,
@@ -30,14 +29,14 @@ from sqlalchemy import (
     update,
 )
 
+from seedbed.state import columns
 from seedbed.state.db import metadata
 
 #: Names sort byte-wise on PostgreSQL too, so sorted listings and page tokens agree with SQLite.
-NAME = String(64).with_variant(String(64, collation="C"), "postgresql")
+NAME = columns.name_type(64)
 
 
-def _ts(name: str, nullable: bool = False) -> Column:
-    return Column(name, DateTime(timezone=True), nullable=nullable)
+_ts = columns.timestamp
 
 
 models = Table(

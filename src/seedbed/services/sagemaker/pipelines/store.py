@@ -12,7 +12,6 @@ from sqlalchemy import (
     JSON,
     Column,
     Connection,
-    DateTime,
     Index,
     Integer,
     Row,
@@ -27,11 +26,11 @@ from sqlalchemy import (
 )
 
 from seedbed.services.sagemaker.store import NAME
+from seedbed.state import columns
 from seedbed.state.db import metadata
 
 
-def _ts(name: str, nullable: bool = False) -> Column:
-    return Column(name, DateTime(timezone=True), nullable=nullable)
+_ts = columns.timestamp
 
 
 pipelines = Table(
