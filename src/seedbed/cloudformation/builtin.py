@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from seedbed.cloudformation import custom  # noqa: F401 - registers the custom resource type
 from seedbed.cloudformation.errors import CfnValidationError, ResourceFailure
+from seedbed.cloudformation.timeouts import CANCELLED
 from seedbed.cloudformation.types import Provisioned, ResourceContext, ResourceType, resource_type
 from seedbed.errors import ServiceError
 from seedbed.services.cloudformation import store
@@ -85,7 +87,12 @@ class NestedStack(ResourceType):
             )
         except ServiceError as exc:
             raise ResourceFailure(exc.message) from None
-        return Provisioned(stack_id, await self._outputs(ctx, stack_id, "CREATE_COMPLETE"))
+        try:
+            outputs = await self._outputs(ctx, stack_id, "CREATE_COMPLETE")
+        except asyncio.CancelledError:  # the parent timed out (or was cancelled): so does the child
+            ctx.engine.cancel(stack_id, CANCELLED)
+            raise
+        return Provisioned(stack_id, outputs)
 
     async def update(self, ctx: ResourceContext, physical_id: str, old: dict[str, Any], new: dict[str, Any], attributes: dict[str, Any]) -> dict[str, Any]:
         from seedbed.cloudformation import submit

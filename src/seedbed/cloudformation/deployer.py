@@ -18,7 +18,17 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
-from seedbed.cloudformation import graph, intrinsics, parameters, plan, schemas, template, types
+from seedbed.cloudformation import (
+    dynamic,
+    graph,
+    intrinsics,
+    parameters,
+    plan,
+    schemas,
+    template,
+    timeouts,
+    types,
+)
 from seedbed.cloudformation.errors import CfnValidationError, ResourceFailure
 from seedbed.cloudformation.journal import Journal, Rec, new_token
 from seedbed.server.context import Principal
@@ -36,12 +46,29 @@ REPLACING = "Requested update requires the creation of a new physical resource; 
 async def run_graph(
     deps: dict[str, set[str]], work: Callable[[str], Awaitable[bool]], stop_on_failure: bool
 ) -> list[str]:
-    """Run ``work`` for every node once its dependencies succeeded; returns the failed nodes."""
+    """Run ``work`` for every node once its dependencies succeeded; returns the failed nodes.
+
+    Cancelling it cancels the work under way too (a stack timeout abandons running handlers)."""
     remaining = {n: set(d) & set(deps) for n, d in deps.items()}
     dependents = graph.reverse({n: remaining[n] for n in remaining})
     ready = sorted((n for n, d in remaining.items() if not d), reverse=True)
     running: dict[asyncio.Task[bool], str] = {}
     failed: list[str] = []
+    try:
+        await _run_ready(ready, running, failed, remaining, dependents, work, stop_on_failure)
+    except asyncio.CancelledError:
+        for task in running:
+            task.cancel()
+        if running:
+            await asyncio.gather(*running, return_exceptions=True)
+        raise
+    return failed
+
+
+async def _run_ready(
+    ready: list[str], running: dict[asyncio.Task[bool], str], failed: list[str], remaining: dict[str, set[str]],
+    dependents: dict[str, set[str]], work: Callable[[str], Awaitable[bool]], stop_on_failure: bool,
+) -> None:
     while ready or running:
         while ready and not (failed and stop_on_failure):
             name = ready.pop()
@@ -63,7 +90,6 @@ async def run_graph(
                 remaining[nxt].discard(name)
                 if not remaining[nxt]:
                     ready.append(nxt)
-    return failed
 
 
 def parameter_values(tpl: template.Template, given: dict[str, str], ssm: dict[str, str] | None) -> dict[str, Any]:
@@ -92,6 +118,32 @@ class Operation:
         self.journal = Journal(self.backend.db, self.stack_id, self.stack["name"], self.stack.get("client_request_token"))
         self.records: dict[str, Rec] = self.journal.load()
         self.principal: Principal | None = None
+        #: Reads dynamic references as the stack's acting principal (once each per operation).
+        self.resolver = dynamic.Resolver(self._call_as_stack)
+
+    async def _call_as_stack(self, service: str, operation: str, params: dict[str, Any]) -> dict[str, Any]:
+        return await self.backend.call(self.principal, service, operation, params, self.region)
+
+    async def _resolved(self, rtype: str, props: dict[str, Any]) -> dict[str, Any]:
+        """What the handler gets: ``props`` with its dynamic references read."""
+        if not dynamic.has_references(props):
+            return props
+        unsupported = dynamic.unsupported_secure(rtype, props)
+        if unsupported:
+            raise ResourceFailure(f"SSM Secure reference is not supported in: [{','.join(unsupported)}]")
+        return await self.resolver.resolve(props)
+
+    def _failure(self, exc: BaseException) -> str:
+        """The event reason for ``exc``, with any secret a dynamic reference read taken out."""
+        return self.resolver.redact(_message(exc))
+
+    def _log_failure(self, what: str, rec: Rec, exc: BaseException) -> None:
+        if isinstance(exc, ResourceFailure):
+            return
+        if self.resolver.secrets:  # a traceback could carry a secret: log the redacted message only
+            log.error("%s %s %s failed: %s", what, rec.type, rec.logical_id, self._failure(exc))
+        else:
+            log.exception("%s %s %s failed", what, rec.type, rec.logical_id)
 
     # -- shared machinery -----------------------------------------------------------------------
 
@@ -170,7 +222,11 @@ class Operation:
         status = self.stack["status"]
         if status == "CREATE_IN_PROGRESS":
             if self.resumed:
-                await self._create_failed([], "The stack operation was interrupted (Seedbed restarted).")
+                deadline = timeouts.deadline_of(self.stack)
+                if deadline is not None and self.engine.clock.now() >= deadline:
+                    await self._create_failed([], timeouts.TIMED_OUT, requested=True)
+                else:
+                    await self._create_failed([], "The stack operation was interrupted (Seedbed restarted).")
             else:
                 await self.create()
         elif status in ("ROLLBACK_IN_PROGRESS", "DELETE_IN_PROGRESS"):
@@ -195,7 +251,11 @@ class Operation:
         except Exception as exc:  # noqa: BLE001 - reported as the stack's failure
             await self._create_failed([], _message(exc))
             return
-        failed = await run_graph(deps, lambda n: self._create_one(n, scope, active[n]), stop_on_failure=True)
+        work = run_graph(deps, lambda n: self._create_one(n, scope, active[n]), stop_on_failure=True)
+        failed, cut_short = await self._within_deadline(work)
+        if cut_short is not None:
+            await self._create_failed([], cut_short, requested=True)
+            return
         if failed:
             await self._create_failed(failed)
             return
@@ -206,9 +266,38 @@ class Operation:
             return
         await self.journal.write(
             events=[self.journal.stack_event("CREATE_COMPLETE")],
-            stack={"status": "CREATE_COMPLETE", "status_reason": None, "outputs": outputs, "updated": None},
+            stack={"status": "CREATE_COMPLETE", "status_reason": None, "outputs": outputs, "updated": None, "pending": None},
             exports=(self.account, self.region, exported),
         )
+
+    async def _within_deadline(self, work: Awaitable[list[str]]) -> tuple[list[str], str | None]:
+        """Run the create's graph until it ends (its failed nodes, None), the stack's deadline
+        passes or a parent cancels it (the handlers under way are cancelled; [], the reason)."""
+        deadline = timeouts.deadline_of(self.stack)
+        nested = bool(self.stack.get("parent_id"))
+        if deadline is None and not nested:
+            return await work, None
+        task = asyncio.ensure_future(work)
+        stops: list[asyncio.Future[Any]] = []
+        cancelled_because: Callable[[], str | None] | None = None
+        if nested:
+            event, cancelled_because = self.engine.cancellation(self.stack_id)
+            stops.append(asyncio.ensure_future(event.wait()))
+        if deadline is not None:
+            stops.append(asyncio.ensure_future(self.engine.clock.sleep_until(deadline)))
+        try:
+            await asyncio.wait({task, *stops}, return_when=asyncio.FIRST_COMPLETED)
+        except asyncio.CancelledError:
+            task.cancel()
+            raise
+        finally:
+            for stop in stops:
+                stop.cancel()
+        if task.done():
+            return task.result(), None
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        return [], (cancelled_because() if cancelled_because else None) or timeouts.TIMED_OUT
 
     async def _create_one(self, name: str, scope: intrinsics.Scope, resource: dict[str, Any], old: dict[str, Any] | None = None) -> bool:
         rec = Rec(
@@ -226,10 +315,11 @@ class Operation:
             props = self._with_stack_tags(rec.type, intrinsics.evaluate(resource.get("Properties") or {}, scope))
             if impl is None:
                 raise ResourceFailure(f"Seedbed cannot create {rec.type} yet")
-            rec.properties = props
-            rec.physical_id = impl.intended_id(self._ctx(rec), props)
+            rec.properties = props  # as written: dynamic references stay literal in records and events
+            actual = await self._resolved(rec.type, props)
+            rec.physical_id = impl.intended_id(self._ctx(rec), actual)
         except Exception as exc:  # noqa: BLE001
-            rec.status, rec.status_reason = f"{verb}_FAILED", _message(exc)
+            rec.status, rec.status_reason = f"{verb}_FAILED", self._failure(exc)
             await self.journal.write([rec], [self.journal.rec_event(rec, physical=False)])
             return False
         rec.status, rec.status_reason = f"{verb}_IN_PROGRESS", None
@@ -237,13 +327,12 @@ class Operation:
         await self.journal.write([rec], [first])
         ctx = self._ctx(rec)
         try:
-            result = await impl.create(ctx, props)
+            result = await impl.create(ctx, actual)
         except Exception as exc:  # noqa: BLE001
-            if not isinstance(exc, ResourceFailure):
-                log.exception("%s %s failed", rec.type, rec.logical_id)
+            self._log_failure("creating", rec, exc)
             if not ctx.changed and impl.service is not None:
                 rec.physical_id = None  # nothing was made: never delete a namesake that is not ours
-            rec.status, rec.status_reason = f"{verb}_FAILED", _message(exc)
+            rec.status, rec.status_reason = f"{verb}_FAILED", self._failure(exc)
             await self.journal.write([rec], [self.journal.rec_event(rec)])
             return False
         rec.physical_id, rec.attributes = result.physical_id, result.attributes
@@ -252,18 +341,32 @@ class Operation:
         await self.journal.write([rec], [initiated, self.journal.rec_event(rec)])
         return True
 
-    async def _create_failed(self, failed: list[str], reason: str | None = None) -> None:
+    async def _create_failed(self, failed: list[str], reason: str | None = None, requested: bool | None = None) -> None:
+        """The create failed: resources still in progress are cancelled, then the stack does what
+        its OnFailure says (ROLLBACK, DO_NOTHING = DisableRollback, or DELETE)."""
         if reason is None:
             reason = f"The following resource(s) failed to create: [{', '.join(sorted(failed))}]. "
-        if self.stack["disable_rollback"]:
-            for rec in self.records.values():
-                if rec.status == "CREATE_IN_PROGRESS":
-                    rec.status, rec.status_reason = "CREATE_FAILED", "Resource creation cancelled"
-                    await self.journal.write([rec], [self.journal.rec_event(rec)])
+        if requested is None:
+            requested = bool(failed)
+        cancelled = [rec for rec in self.records.values() if rec.status == "CREATE_IN_PROGRESS"]
+        for rec in cancelled:
+            rec.status, rec.status_reason = "CREATE_FAILED", timeouts.CANCELLED
+        if cancelled:
+            await self.journal.write(cancelled, [self.journal.rec_event(rec) for rec in cancelled])
+        mode = timeouts.on_failure_of(self.stack)
+        if mode == "DO_NOTHING":
             await self._commit_stack("CREATE_FAILED", reason)
             return
-        await self._commit_stack("ROLLBACK_IN_PROGRESS", reason + ("Rollback requested by user." if failed else ""))
+        if mode == "DELETE":
+            await self._commit_stack("DELETE_IN_PROGRESS", _requested(reason, "Delete") if requested else reason)
+            await self.delete(rollback=False)
+            return
+        await self._commit_stack("ROLLBACK_IN_PROGRESS", _requested(reason, "Rollback") if requested else reason)
         await self.delete(rollback=True)
+
+    def _deleting_failed_create(self) -> bool:
+        """OnFailure=DELETE removes what a failed create made: RetainExceptOnCreate goes too."""
+        return (self.stack.get("pending") or {}).get("on_failure") == "DELETE"
 
     # -- delete ---------------------------------------------------------------------------------
 
@@ -280,7 +383,8 @@ class Operation:
 
     async def delete(self, rollback: bool) -> None:
         names = [n for n, r in self.records.items() if r.status not in ("DELETE_COMPLETE", "DELETE_SKIPPED")]
-        failed = await run_graph(self._delete_graph(names), lambda n: self._delete_one(n, rollback), stop_on_failure=False)
+        on_create = rollback or self._deleting_failed_create()
+        failed = await run_graph(self._delete_graph(names), lambda n: self._delete_one(n, on_create), stop_on_failure=False)
         if rollback:
             final = "ROLLBACK_FAILED" if failed else "ROLLBACK_COMPLETE"
             reason = f"The following resource(s) failed to delete: [{', '.join(sorted(failed))}]. " if failed else self.stack.get("status_reason")
@@ -315,11 +419,10 @@ class Operation:
         await self.journal.write([rec] if final else [], [self.journal.rec_event(event_rec)])
         if physical_id is not None and impl is not None:
             try:
-                await impl.delete(self._ctx(rec), physical_id, props, attributes)
+                await impl.delete(self._ctx(rec), physical_id, await self.resolver.resolve_quietly(props), attributes)
             except Exception as exc:  # noqa: BLE001
-                if not isinstance(exc, ResourceFailure):
-                    log.exception("deleting %s %s failed", rec.type, rec.logical_id)
-                event_rec.status, event_rec.status_reason = "DELETE_FAILED", _message(exc)
+                self._log_failure("deleting", rec, exc)
+                event_rec.status, event_rec.status_reason = "DELETE_FAILED", self._failure(exc)
                 if final:
                     rec.status, rec.status_reason = "DELETE_FAILED", event_rec.status_reason
                 await self.journal.write([rec] if final else [], [self.journal.rec_event(event_rec)])
@@ -384,11 +487,12 @@ class Operation:
         rec.status, rec.status_reason, rec.properties = "UPDATE_IN_PROGRESS", None, props
         await self.journal.write([rec], [self.journal.rec_event(rec)])
         try:
-            attributes = await impl.update(self._ctx(rec), rec.physical_id, old_props, props, dict(rec.attributes))
+            new_actual = await self._resolved(rtype, props)
+            old_actual = await self.resolver.resolve_quietly(old_props)
+            attributes = await impl.update(self._ctx(rec), rec.physical_id, old_actual, new_actual, dict(rec.attributes))
         except Exception as exc:  # noqa: BLE001
-            if not isinstance(exc, ResourceFailure):
-                log.exception("updating %s %s failed", rtype, name)
-            rec.status, rec.status_reason = "UPDATE_FAILED", _message(exc)
+            self._log_failure("updating", rec, exc)
+            rec.status, rec.status_reason = "UPDATE_FAILED", self._failure(exc)
             await self.journal.write([rec], [self.journal.rec_event(rec)])
             return False
         new_physical = attributes.pop("__PhysicalResourceId", None)
@@ -501,9 +605,12 @@ class Operation:
         await self.journal.write([rec], [self.journal.rec_event(rec)])
         try:
             if impl is not None and rec.physical_id is not None:
-                await impl.update(self._ctx(rec), rec.physical_id, current, old.get("properties") or {}, dict(rec.attributes))
+                await impl.update(
+                    self._ctx(rec), rec.physical_id, await self.resolver.resolve_quietly(current),
+                    await self.resolver.resolve(old.get("properties") or {}), dict(rec.attributes),
+                )
         except Exception as exc:  # noqa: BLE001
-            rec.status, rec.status_reason = "UPDATE_FAILED", _message(exc)
+            rec.status, rec.status_reason = "UPDATE_FAILED", self._failure(exc)
             await self.journal.write([rec], [self.journal.rec_event(rec)])
             return False
         rec.properties, rec.attributes = old.get("properties"), old.get("attributes") or {}
@@ -544,6 +651,11 @@ class Operation:
             exports=(self.account, self.region, exported) if previous else None,
         )
         self.stack["status"] = "UPDATE_ROLLBACK_COMPLETE"
+
+
+def _requested(reason: str, action: str) -> str:
+    base = reason.rstrip()
+    return f"{base if base.endswith('.') else base + '.'} {action} requested by user."
 
 
 def _message(exc: BaseException) -> str:

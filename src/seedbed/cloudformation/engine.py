@@ -7,11 +7,12 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, unquote, urlparse
 
-from seedbed.cloudformation import intrinsics, template
+from seedbed.cloudformation import intrinsics, template, timeouts
 from seedbed.cloudformation.errors import CfnValidationError, ResourceFailure, TemplateError
 from seedbed.errors import ServiceError
 from seedbed.server.context import Principal
@@ -58,6 +59,10 @@ class Engine:
         self.responses = custom.ResponseChannel(backend)
         #: Overrides AWS's one-hour custom-resource timeout (tests).
         self.custom_timeout: float | None = None
+        #: The time stack deadlines are measured in (tests install one they can move).
+        self.clock = timeouts.Clock()
+        self._cancel_reasons: dict[str, str] = {}
+        self._cancel_events: dict[str, asyncio.Event] = {}
 
     # -- running operations ---------------------------------------------------------------------
 
@@ -86,6 +91,26 @@ class Engine:
             task = self.tasks.get(stack_id)
             if task is asyncio.current_task():
                 self.tasks.pop(stack_id, None)
+                self._cancel_reasons.pop(stack_id, None)
+                self._cancel_events.pop(stack_id, None)
+
+    def cancel(self, stack_id: str, reason: str) -> None:
+        """Abandon the create running on ``stack_id`` (its parent's create was cancelled): it
+        fails with ``reason`` and rolls back as its OnFailure says."""
+        task = self.tasks.get(stack_id)
+        if task is None or task.done():
+            return
+        self._cancel_reasons[stack_id] = reason
+        event = self._cancel_events.get(stack_id)
+        if event is not None:
+            event.set()
+
+    def cancellation(self, stack_id: str) -> tuple[asyncio.Event, Callable[[], str | None]]:
+        """An event set when :meth:`cancel` is called for the stack, and the reason it gave."""
+        event = self._cancel_events.setdefault(stack_id, asyncio.Event())
+        if stack_id in self._cancel_reasons:
+            event.set()
+        return event, lambda: self._cancel_reasons.get(stack_id)
 
     def _fail(self, stack_id: str) -> None:
         """A bug must not leave a stack in progress forever: mark the phase failed."""

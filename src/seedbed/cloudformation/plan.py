@@ -12,8 +12,12 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from seedbed.cloudformation import graph, intrinsics, parameters, schemas, template, types
-from seedbed.cloudformation.errors import CfnValidationError, InsufficientCapabilities, TemplateError
+from seedbed.cloudformation import dynamic, graph, intrinsics, parameters, schemas, template, types
+from seedbed.cloudformation.errors import (
+    CfnValidationError,
+    InsufficientCapabilities,
+    TemplateError,
+)
 from seedbed.cloudformation.intrinsics import UNRESOLVED, Scope
 
 IAM_TYPES = {
@@ -161,17 +165,20 @@ async def prepare(
 
     scope = scope_for(tpl, resolved.values, pseudo, set(active), lambda n: UNRESOLVED, att, record_import, conditions)
     problems: list[str] = []
+    evaluated: list[tuple[str, Any]] = []
     for name, resource in active.items():
         props = intrinsics.evaluate(resource.get("Properties") or {}, scope)
+        evaluated.append((resource["Type"], props))
         schema = schemas.get(resource["Type"], region)
         if schema is None or resource["Type"] == "AWS::CloudFormation::CustomResource" or resource["Type"].startswith("Custom::"):
             if "ServiceToken" not in props and (resource["Type"].startswith("Custom::") or resource["Type"] == "AWS::CloudFormation::CustomResource"):
                 problems.append(f"{name}: #: required key [ServiceToken] not found")
             continue
-        for message in schema.validate(props):
+        for message in schema.validate(dynamic.unknown(props)):
             problems.append(f"{name}: {message}")
     if problems:
         raise CfnValidationError("Properties validation failed for resource(s): " + "; ".join(problems[:20]))
+    dynamic.check(evaluated)
     for name, output in tpl.outputs.items():
         cond = output.get("Condition")
         if cond is not None and cond not in conditions:

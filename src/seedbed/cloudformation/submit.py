@@ -12,7 +12,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from seedbed.cloudformation import plan, template
+from seedbed.cloudformation import plan, template, timeouts
 from seedbed.cloudformation.engine import Engine, principal_to_json
 from seedbed.cloudformation.errors import AlreadyExists, CfnValidationError
 from seedbed.cloudformation.journal import Journal
@@ -45,6 +45,8 @@ class StackRequest:
     termination_protection: bool = False
     notification_arns: list[str] = field(default_factory=list)
     timeout_minutes: int | None = None
+    #: CreateStack's OnFailure (ROLLBACK, DO_NOTHING, DELETE); None: ROLLBACK unless disable_rollback.
+    on_failure: str | None = None
     client_token: str | None = None
     parent_id: str | None = None
     root_id: str | None = None
@@ -94,12 +96,20 @@ def check_name(name: str) -> None:
 
 async def create_stack(engine: Engine, req: StackRequest, initial_status: str = "CREATE_IN_PROGRESS", stack_id: str | None = None) -> str:
     check_name(req.name)
+    req.timeout_minutes = timeouts.minutes(req.timeout_minutes)
+    if req.on_failure is not None and req.on_failure not in timeouts.ON_FAILURE:
+        raise CfnValidationError(
+            f"1 validation error detected: Value '{req.on_failure}' at 'onFailure' failed to satisfy constraint: "
+            f"Member must satisfy enum value set: [{', '.join(timeouts.ON_FAILURE)}]"
+        )
     with engine.backend.db.connect() as conn:
         if store.find_stack(conn, req.account, req.region, req.name) is not None:
             raise AlreadyExists(f"Stack [{req.name}] already exists")
     stack_id = stack_id or stack_arn(req.account, req.region, req.name)
     checked = await check(engine, req, stack_id) if initial_status == "CREATE_IN_PROGRESS" else None
     values = _row(req, stack_id, initial_status, checked)
+    if initial_status == "CREATE_IN_PROGRESS":  # the deadline counts from now, journaled with the stack
+        values["pending"] = timeouts.pending(engine.clock, req.timeout_minutes, req.on_failure)
     journal = Journal(engine.backend.db, stack_id, req.name, req.client_token)
     reason = "User Initiated"
     with engine.backend.db.begin() as conn:

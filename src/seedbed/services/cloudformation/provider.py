@@ -11,7 +11,7 @@ import logging
 import threading
 from typing import Any
 
-from seedbed.cloudformation import changesets, parameters, plan, schemas, submit, template
+from seedbed.cloudformation import changesets, parameters, plan, schemas, submit, template, timeouts
 from seedbed.cloudformation.engine import Engine, principal_to_json
 from seedbed.cloudformation.errors import (
     AlreadyExists,
@@ -39,6 +39,7 @@ def _request(ctx: RequestContext, params: dict[str, Any], body: str, name: str) 
         termination_protection=bool(params.get("EnableTerminationProtection")),
         notification_arns=list(params.get("NotificationARNs") or []),
         timeout_minutes=params.get("TimeoutInMinutes"), client_token=params.get("ClientRequestToken"),
+        on_failure=params.get("OnFailure"),
     )
 
 
@@ -102,6 +103,8 @@ class CloudFormationProvider(Provider):
     # -- stacks ---------------------------------------------------------------------------------
 
     async def create_stack(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        if "OnFailure" in params and "DisableRollback" in params:
+            raise CfnValidationError(timeouts.BOTH_GIVEN)
         body = await submit.body_from(self.engine, ctx.principal, ctx.region, params)
         assert body is not None
         self._pass_role(ctx, params.get("RoleARN"))
