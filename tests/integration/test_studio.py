@@ -124,6 +124,13 @@ def test_login_create_update_delete_through_the_forms(server: LiveServer, studio
     assert detail["RoleARN"] == studio.launch_role
     assert {p["Key"]: p["Value"] for p in detail["Parameters"]} == {"Stage": "staging"}
     assert name in browser.get(base + "projects").text
+    # The trail shows the person's call as theirs, from their browser; not as Seedbed's own.
+    trail = server.client("cloudtrail").lookup_events(
+        LookupAttributes=[{"AttributeKey": "EventName", "AttributeValue": "CreateProject"}])["Events"]
+    record = next(json.loads(e["CloudTrailEvent"]) for e in trail
+                  if json.loads(e["CloudTrailEvent"])["requestParameters"].get("ProjectName") == name)
+    assert record["userAgent"].startswith("python-httpx/") and record["sourceIPAddress"] == "127.0.0.1"
+    assert "invokedBy" not in record["userIdentity"]
 
     form = browser.get(base + f"projects/{name}/update").text
     assert re.search(r'<option value="staging" selected>', form)

@@ -13,13 +13,12 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from seedbed.iam.evaluator import Caller, PrincipalKind
+from seedbed.server.context import INTERNAL_SOURCE
 
 if TYPE_CHECKING:
     from seedbed.server.context import RequestContext
 
 Values = tuple[str, ...]
-#: The source address Seedbed's own in-process calls carry (see ``dispatch.invoke``).
-INTERNAL_SOURCE = "seedbed.internal"
 _PRINCIPAL_TYPES = {
     PrincipalKind.ROOT: "Account",
     PrincipalKind.USER: "User",
@@ -171,6 +170,10 @@ _GLOBAL: dict[str, Callable[[ConditionContext], Values | None]] = {
     "aws:requestedregion": lambda c: _one(c._ctx.region) if c._ctx is not None else None,
     "aws:useragent": lambda c: _one(c._ctx.user_agent) if c._ctx is not None else None,
     "aws:viaawsservice": lambda c: ("true",) if c.internal else ("false",),
+    # The service making the request for the principal (one hop: Seedbed does not chain them).
+    "aws:calledvia": lambda c: _one(c._ctx.invoked_by) if c._ctx is not None else None,
+    "aws:calledviafirst": lambda c: _one(c._ctx.invoked_by) if c._ctx is not None else None,
+    "aws:calledvialast": lambda c: _one(c._ctx.invoked_by) if c._ctx is not None else None,
     "aws:multifactorauthpresent": lambda c: ("false",)
     if c._caller.kind is PrincipalKind.ROLE_SESSION
     else None,

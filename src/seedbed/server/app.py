@@ -67,7 +67,9 @@ class SeedbedApp:
         elif scope["path"].startswith("/_seedbed/studio"):  # the web UI (seedbed.studio)
             from seedbed.studio import handle as studio_handle
 
-            response = await studio_handle(self.backend, request_from_scope(scope, body))
+            request = request_from_scope(scope, body)
+            request.memo["client_ip"] = (scope.get("client") or ("127.0.0.1", 0))[0]
+            response = await studio_handle(self.backend, request)
         elif scope["path"].startswith("/_seedbed/"):
             response = self._internal(scope)
         else:

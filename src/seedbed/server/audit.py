@@ -14,7 +14,7 @@ import logging
 from datetime import datetime, timezone
 from typing import Any
 
-from seedbed.server.context import RequestContext
+from seedbed.server.context import INTERNAL_SOURCE, RequestContext
 from seedbed.services.cloudtrail import store
 from seedbed.state import ids
 from seedbed.state.batching import BatchWriter
@@ -111,8 +111,8 @@ class AuditLog(BatchWriter):
                 "principal_type": principal.type if principal else None,
                 "access_key_id": principal.access_key_id if principal else access_key_id,
                 "user_name": _user_name(principal),
-                "source_ip": ctx.source_ip,
-                "user_agent": ctx.user_agent[:1024],
+                "source_ip": _source(ctx),
+                "user_agent": (ctx.invoked_by or ctx.user_agent or _source(ctx))[:1024],
                 "request_id": ctx.request_id,
                 "read_only": is_read_only(ctx.operation or ""),
                 "error_code": error_code,
@@ -130,6 +130,14 @@ class AuditLog(BatchWriter):
                 store.append(conn, batch)
         except Exception:  # never let the trail take the server down; say so loudly
             log.exception("could not write %d audit events", len(batch))
+
+
+def _source(ctx: RequestContext) -> str:
+    """``sourceIPAddress``: the caller's address, the acting service's name for a call one service
+    makes for another, or "AWS Internal" (CloudTrail's words) for Seedbed's own housekeeping."""
+    if ctx.invoked_by:
+        return ctx.invoked_by
+    return "AWS Internal" if ctx.source_ip == INTERNAL_SOURCE else ctx.source_ip
 
 
 def _user_name(principal) -> str | None:  # type: ignore[no-untyped-def]

@@ -18,6 +18,7 @@ from typing import Any
 from seedbed.config import Settings
 from seedbed.server.audit import AuditLog
 from seedbed.server.auth.credentials import CredentialResolver
+from seedbed.server.context import ACTING_SERVICE, service_host
 from seedbed.services import registry
 from seedbed.services.base import Provider
 from seedbed.services.iam import store as iam_store
@@ -137,25 +138,36 @@ class Backend:
         params: dict[str, Any],
         region: str | None = None,
         account_id: str | None = None,
+        source_ip: str | None = None,
+        user_agent: str | None = None,
     ) -> dict[str, Any]:
         """Call another service's operation in-process as ``principal``.
 
         ``principal=None`` is Seedbed acting as an AWS service on its own behalf (not checked by
-        IAM, recorded in the trail); ``account_id`` then says which account it acts in.
+        IAM, recorded in the trail); ``account_id`` then says which account it acts in. The trail
+        names the service whose work makes the call (see :data:`~seedbed.server.context.ACTING_SERVICE`);
+        a call made for a person (the web UI) gives their ``source_ip`` and ``user_agent`` instead.
         """
         from seedbed.server.dispatch import invoke
 
         return await invoke(
-            self, principal, service, operation, params, region or self.settings.region, account_id
+            self, principal, service, operation, params, region or self.settings.region, account_id,
+            source_ip, user_agent,
         )
 
     async def resume_interrupted(self) -> None:
         """Pick up long operations a crash interrupted: stack operations first, then what runs on
         them (projects, jobs, pipelines, builds), in :data:`registry.RESUMABLE` order."""
+        from seedbed.protocol.models import service_model
+
         for service in registry.RESUMABLE:
             provider = self.provider(service)
             if provider is not None:
-                await provider.resume()  # type: ignore[attr-defined]
+                token = ACTING_SERVICE.set(service_host(service_model(service).endpoint_prefix))
+                try:
+                    await provider.resume()  # type: ignore[attr-defined]
+                finally:
+                    ACTING_SERVICE.reset(token)
 
     def close(self) -> None:
         for provider in self._providers.values():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -48,3 +49,20 @@ class RequestContext:
     request: HttpRequest | None = None
     #: ARNs of the resources the call touched, for the audit trail (providers may append).
     resources: list[str] = field(default_factory=list)
+    #: For an in-process call: the AWS service making it (``cloudformation.amazonaws.com``), which
+    #: CloudTrail shows as ``invokedBy``, ``sourceIPAddress`` and ``userAgent``.
+    invoked_by: str | None = None
+
+
+#: ``RequestContext.source_ip`` of Seedbed's own in-process calls (IAM, S3 and KMS recognise it).
+INTERNAL_SOURCE = "seedbed.internal"
+
+#: The service whose work is running now: set while a provider handles a request and inherited by
+#: the tasks it starts (a stack operation, a build, a pipeline execution), so that the calls that
+#: work makes in-process are attributed to that service, as CloudTrail attributes them on AWS.
+ACTING_SERVICE: ContextVar[str | None] = ContextVar("seedbed_acting_service", default=None)
+
+
+def service_host(endpoint_prefix: str) -> str:
+    """The name CloudTrail gives a service acting on someone's behalf."""
+    return f"{endpoint_prefix}.amazonaws.com"

@@ -17,7 +17,7 @@ from seedbed.errors import InternalFailure, NotImplementedOperation, ServiceErro
 from seedbed.protocol.http import HttpRequest, HttpResponse
 from seedbed.protocol.models import service_model
 from seedbed.server.auth import chunked, sigv4
-from seedbed.server.context import Principal, RequestContext
+from seedbed.server.context import ACTING_SERVICE, INTERNAL_SOURCE, Principal, RequestContext, service_host
 from seedbed.state import ids
 
 if TYPE_CHECKING:
@@ -72,9 +72,14 @@ async def call_provider(
     method = provider.operation(ctx.operation) if provider else None
     if method is None:
         raise NotImplementedOperation(ctx.service, ctx.operation)
-    result = method(ctx, params)
-    if inspect.isawaitable(result):
-        result = await result
+    # What the provider calls in-process, now or from the tasks it starts, is this service's doing.
+    token = ACTING_SERVICE.set(service_host(service_model(ctx.service).endpoint_prefix))
+    try:
+        result = method(ctx, params)
+        if inspect.isawaitable(result):
+            result = await result
+    finally:
+        ACTING_SERVICE.reset(token)
     return result or {}
 
 
@@ -201,8 +206,14 @@ async def invoke(
     params: dict[str, Any],
     region: str,
     account_id: str | None = None,
+    source_ip: str | None = None,
+    user_agent: str | None = None,
 ) -> dict[str, Any]:
-    """An in-process client call: validated and audited like a request, minus the wire."""
+    """An in-process client call: validated and audited like a request, minus the wire.
+
+    Without ``source_ip`` it is a call one service makes to another (audited as invoked by the
+    acting service); the web UI passes its user's address and user agent instead.
+    """
     ctx = RequestContext(
         request_id=ids.request_id(),
         service=service,
@@ -210,8 +221,9 @@ async def invoke(
         region=region,
         account_id=principal.account_id if principal else (account_id or ""),
         principal=principal,
-        source_ip="seedbed.internal",
-        user_agent="seedbed-internal",
+        source_ip=source_ip or INTERNAL_SOURCE,
+        user_agent=user_agent or "",
+        invoked_by=None if source_ip else ACTING_SERVICE.get(),
     )
     model = service_model(service)
     error: ServiceError | None = None

@@ -120,7 +120,11 @@ class Page:
     async def call(self, service: str, operation: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
         """``operation`` as the signed-in principal; errors raise :class:`Failed`."""
         try:
-            return await self.backend.call(self.session.principal, service, operation, params or {}, self.session.region)
+            return await self.backend.call(
+                self.session.principal, service, operation, params or {}, self.session.region,
+                source_ip=str(self.request.memo.get("client_ip") or "127.0.0.1"),
+                user_agent=self.request.headers.get("user-agent") or "seedbed-studio",
+            )
         except Exception as exc:  # noqa: BLE001 - shown as the AWS error, never as a traceback
             error = ApiError.of(exc, service, operation)
             raise Failed(error, min(getattr(exc, "status", 500), 599) if isinstance(exc, ServiceError) else 500) from None

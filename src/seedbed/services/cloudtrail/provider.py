@@ -43,6 +43,12 @@ def _aware(value: datetime) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
 
 
+def _invoked_by(row: Any) -> bool:
+    """Audit rows of service-made calls carry the service's name as address and agent."""
+    source = row.source_ip or ""
+    return source.endswith(".amazonaws.com") and row.user_agent == source
+
+
 def cloudtrail_record(row: Any) -> dict[str, Any]:
     """The event as CloudTrail's JSON record (``CloudTrailEvent``)."""
     identity: dict[str, Any] = {}
@@ -59,6 +65,8 @@ def cloudtrail_record(row: Any) -> dict[str, Any]:
         identity = {"type": "Unknown", "accessKeyId": row.access_key_id}
     else:
         identity = {"type": "AWSAccount" if row.account_id else "Anonymous"}
+    if _invoked_by(row):  # a service acting for the principal (or, with no principal, for itself)
+        identity = {**identity, "invokedBy": row.source_ip} if row.principal_arn else {"type": "AWSService", "invokedBy": row.source_ip}
     record: dict[str, Any] = {
         "eventVersion": "1.08",
         "userIdentity": identity,

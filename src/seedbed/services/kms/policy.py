@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
+from seedbed.server.context import INTERNAL_SOURCE
 from seedbed.services.kms.errors import MalformedPolicy
 from seedbed.state import arns
 
@@ -179,7 +180,7 @@ def condition_key_source(
 
     if key == "kms:viaservice":
         via = envelope.via_service()
-        internal = ctx.source_ip == "seedbed.internal"
+        internal = ctx.source_ip == INTERNAL_SOURCE
         return (f"{via}.{ctx.region}.amazonaws.com",) if via and internal else None
     if key == "kms:calleraccount":
         return (ctx.principal.account_id,) if ctx.principal else None
