@@ -277,3 +277,18 @@ def test_git_http_paths_signed_for_s3_stay_with_s3(server: LiveServer) -> None:
     s3.put_object(Bucket="git-http", Key="000000000000/r/c/o/r.git/info/refs", Body=b"obj")
     assert s3.get_object(Bucket="git-http", Key="000000000000/r/c/o/r.git/info/refs")["Body"].read() == b"obj"
     assert os.path.exists(BIN / "seedbed")
+
+
+def test_connection_hosts_lifecycle(server: LiveServer) -> None:
+    client = server.client("codeconnections")
+    name = f"h-{uuid.uuid4().hex[:6]}"
+    arn = client.create_host(Name=name, ProviderType="GitLabSelfManaged", ProviderEndpoint="https://gitlab.example.com")["HostArn"]
+    got = client.get_host(HostArn=arn)
+    assert got["Name"] == name and got["ProviderEndpoint"] == "https://gitlab.example.com"
+    assert arn in [h["HostArn"] for h in client.list_hosts()["Hosts"]]
+    client.update_host(HostArn=arn, ProviderEndpoint="https://gitlab2.example.com")
+    assert client.get_host(HostArn=arn)["ProviderEndpoint"] == "https://gitlab2.example.com"
+    client.delete_host(HostArn=arn)
+    with pytest.raises(ClientError) as gone:
+        client.get_host(HostArn=arn)
+    assert gone.value.response["Error"]["Code"] == "ResourceNotFoundException"

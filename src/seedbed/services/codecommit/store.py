@@ -8,23 +8,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import (
-    JSON,
-    Column,
-    Connection,
-    DateTime,
-    String,
-    Table,
-    Text,
-    and_,
-    delete,
-    insert,
-    select,
-    update,
-)
+from sqlalchemy import JSON, Column, DateTime, Row, String, Table, Text
 
 from seedbed.state import columns
 from seedbed.state.db import metadata
+from seedbed.state.regional import RegionalTable, aware
 
 NAME = columns.name_type(100)
 
@@ -49,39 +37,16 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
-def _row(row: Any) -> dict[str, Any]:
-    out = dict(row._mapping)
-    for key in ("created", "modified"):
-        if out[key].tzinfo is None:
-            out[key] = out[key].replace(tzinfo=UTC)
+def _row(row: Row) -> dict[str, Any]:
+    out = aware(dict(row._mapping), "created", "modified")
     out["triggers"] = list(out["triggers"] or [])
     out["tags"] = dict(out["tags"] or {})
     return out
 
 
-def _where(account_id: str, region: str, name: str) -> Any:
-    c = repositories.c
-    return and_(c.account_id == account_id, c.region == region, c.name == name)
-
-
-def get(conn: Connection, account_id: str, region: str, name: str) -> dict[str, Any] | None:
-    row = conn.execute(select(repositories).where(_where(account_id, region, name))).first()
-    return _row(row) if row else None
-
-
-def list_all(conn: Connection, account_id: str, region: str) -> list[dict[str, Any]]:
-    c = repositories.c
-    rows = conn.execute(select(repositories).where(and_(c.account_id == account_id, c.region == region)))
-    return [_row(r) for r in rows]
-
-
-def create(conn: Connection, **values: Any) -> None:
-    conn.execute(insert(repositories).values(**values))
-
-
-def change(conn: Connection, account_id: str, region: str, repository: str, **values: Any) -> None:
-    conn.execute(update(repositories).where(_where(account_id, region, repository)).values(**values))
-
-
-def remove(conn: Connection, account_id: str, region: str, name: str) -> None:
-    conn.execute(delete(repositories).where(_where(account_id, region, name)))
+_table = RegionalTable(repositories, convert=_row)
+get = _table.get
+list_all = _table.list_all
+create = _table.add
+change = _table.change
+remove = _table.remove

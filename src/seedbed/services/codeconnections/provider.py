@@ -178,6 +178,18 @@ class CodeConnectionsProvider(Provider):
         page, token = _page(rows, params, 50)
         return {"Hosts": [self._host_out(r, with_arn=True) for r in page], **({"NextToken": token} if token else {})}
 
+    def update_host(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        row = self._host(ctx, params["HostArn"])
+        values: dict[str, Any] = {}
+        if params.get("ProviderEndpoint"):
+            values["endpoint"] = params["ProviderEndpoint"]
+        if "VpcConfiguration" in params:
+            values["vpc"] = params["VpcConfiguration"]
+        if values:
+            with self.backend.db.begin() as conn:
+                store.set_host(conn, ctx.account_id, ctx.region, row["host_id"], **values)
+        return {}
+
     def delete_host(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         row = self._host(ctx, params["HostArn"])
         with self.backend.db.begin() as conn:

@@ -24,6 +24,7 @@ from sqlalchemy import (
 )
 
 from seedbed.state.db import metadata
+from seedbed.state.regional import RegionalTable
 
 connections = Table(
     "codeconn_connections",
@@ -90,32 +91,12 @@ def remove_connection(conn: Connection, connection_id: str) -> None:
     conn.execute(delete(connections).where(connections.c.connection_id == connection_id))
 
 
-def _host_where(account_id: str, region: str, host_id: str) -> Any:
-    c = hosts.c
-    return and_(c.account_id == account_id, c.region == region, c.host_id == host_id)
-
-
-def get_host(conn: Connection, account_id: str, region: str, host_id: str) -> dict[str, Any] | None:
-    row = conn.execute(select(hosts).where(_host_where(account_id, region, host_id))).first()
-    return _dict(row) if row else None
-
-
-def list_hosts(conn: Connection, account_id: str, region: str) -> list[dict[str, Any]]:
-    c = hosts.c
-    rows = conn.execute(select(hosts).where(and_(c.account_id == account_id, c.region == region)).order_by(c.created, c.host_id))
-    return [_dict(r) for r in rows]
-
-
-def add_host(conn: Connection, **values: Any) -> None:
-    conn.execute(insert(hosts).values(**values))
-
-
-def set_host(conn: Connection, account_id: str, region: str, host_id: str, **values: Any) -> None:
-    conn.execute(update(hosts).where(_host_where(account_id, region, host_id)).values(**values))
-
-
-def remove_host(conn: Connection, account_id: str, region: str, host_id: str) -> None:
-    conn.execute(delete(hosts).where(_host_where(account_id, region, host_id)))
+_hosts = RegionalTable(hosts, key="host_id", convert=_dict, order_by=("created", "host_id"))
+get_host = _hosts.get
+list_hosts = _hosts.list_all
+add_host = _hosts.add
+set_host = _hosts.change
+remove_host = _hosts.remove
 
 
 # The repositories behind connections carry workflows: declare their tables with this service's.

@@ -4,24 +4,11 @@ touches this table."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
-
-from sqlalchemy import (
-    JSON,
-    Column,
-    Connection,
-    DateTime,
-    String,
-    Table,
-    and_,
-    delete,
-    insert,
-    select,
-    update,
-)
+from sqlalchemy import JSON, Column, DateTime, String, Table
 
 from seedbed.state import columns
 from seedbed.state.db import metadata
+from seedbed.state.regional import RegionalTable
 
 NAME = columns.name_type(63)
 
@@ -42,37 +29,9 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
-def _row(row: Any) -> dict[str, Any]:
-    out = dict(row._mapping)
-    for key in ("created", "modified"):
-        if out[key].tzinfo is None:
-            out[key] = out[key].replace(tzinfo=UTC)
-    return out
-
-
-def _where(account_id: str, region: str, name: str) -> Any:
-    c = code_repositories.c
-    return and_(c.account_id == account_id, c.region == region, c.name == name)
-
-
-def get(conn: Connection, account_id: str, region: str, name: str) -> dict[str, Any] | None:
-    row = conn.execute(select(code_repositories).where(_where(account_id, region, name))).first()
-    return _row(row) if row else None
-
-
-def list_all(conn: Connection, account_id: str, region: str) -> list[dict[str, Any]]:
-    c = code_repositories.c
-    rows = conn.execute(select(code_repositories).where(and_(c.account_id == account_id, c.region == region)))
-    return [_row(r) for r in rows]
-
-
-def add(conn: Connection, **values: Any) -> None:
-    conn.execute(insert(code_repositories).values(**values))
-
-
-def change(conn: Connection, account_id: str, region: str, repository: str, **values: Any) -> None:
-    conn.execute(update(code_repositories).where(_where(account_id, region, repository)).values(**values))
-
-
-def remove(conn: Connection, account_id: str, region: str, name: str) -> None:
-    conn.execute(delete(code_repositories).where(_where(account_id, region, name)))
+_table = RegionalTable(code_repositories)
+get = _table.get
+list_all = _table.list_all
+add = _table.add
+change = _table.change
+remove = _table.remove
