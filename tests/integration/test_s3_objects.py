@@ -497,3 +497,43 @@ def test_virtual_host_style(s3_server: LiveServer, bucket: str) -> None:
     assert got.status_code == 200 and got.content == b"v"
     listed = send("GET", "/?list-type=2")
     assert listed.status_code == 200 and "<Key>vhost/key</Key>" in listed.text
+
+
+def test_conditional_writes_under_concurrency(s3, bucket: str) -> None:
+    """Racing writers: one IfNoneMatch="*" winner per key, and IfMatch updates never lost."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def create(args: tuple[str, int]) -> tuple[str, bool]:
+        key, i = args
+        try:
+            s3.put_object(Bucket=bucket, Key=key, Body=str(i).encode(), IfNoneMatch="*")
+            return key, True
+        except ClientError as exc:
+            assert exc.response["Error"]["Code"] in ("PreconditionFailed", "ConditionalRequestConflict")
+            return key, False
+
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(create, [(f"race/c{k}", i) for k in range(6) for i in range(8)]))
+    wins: dict[str, int] = {}
+    for key, won in results:
+        wins[key] = wins.get(key, 0) + won
+    assert wins == {f"race/c{k}": 1 for k in range(6)}
+
+    s3.put_object(Bucket=bucket, Key="race/counter", Body=b"0")
+    succeeded = []
+
+    def bump(_: int) -> None:
+        for _attempt in range(50):
+            got = s3.get_object(Bucket=bucket, Key="race/counter")
+            value = int(got["Body"].read())
+            try:
+                s3.put_object(Bucket=bucket, Key="race/counter", Body=str(value + 1).encode(), IfMatch=got["ETag"])
+            except ClientError as exc:
+                assert exc.response["Error"]["Code"] in ("PreconditionFailed", "ConditionalRequestConflict")
+                continue
+            succeeded.append(1)
+            return
+
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(bump, range(16)))
+    assert int(s3.get_object(Bucket=bucket, Key="race/counter")["Body"].read()) == len(succeeded) > 0

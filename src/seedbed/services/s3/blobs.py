@@ -130,24 +130,25 @@ class LocalBlobStore(BlobStore):
     def path(self, blob_id: str) -> Path:
         return self._dir(blob_id) / blob_id
 
-    def _dir_fd(self, directory: Path) -> int:
-        name = directory.name
+    def _dir_fd(self, blob_id: str) -> int:
+        """An open descriptor of the blob's directory (made if need be), kept for the store's
+        life: names are resolved against it, and it is what the directory fsync needs."""
+        name = blob_id[:2]
         fd = self._dir_fds.get(name)
         if fd is None:
             with self._lock:
                 fd = self._dir_fds.get(name)
                 if fd is None:
+                    directory = self.root / name
                     directory.mkdir(exist_ok=True, mode=0o700)
                     fd = os.open(directory, os.O_RDONLY)
                     self._dir_fds[name] = fd
         return fd
 
     def write(self, blob_id: str, chunks: Iterable[bytes]) -> None:
-        directory = self._dir(blob_id)
-        dir_fd = self._dir_fd(directory)
-        final = directory / blob_id
-        tmp = directory / (blob_id + self.TMP_SUFFIX)
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        dir_fd = self._dir_fd(blob_id)
+        tmp = blob_id + self.TMP_SUFFIX
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600, dir_fd=dir_fd)
         try:
             for chunk in chunks:
                 view = memoryview(chunk)
@@ -157,32 +158,41 @@ class LocalBlobStore(BlobStore):
             os.fsync(fd)
         except BaseException:
             os.close(fd)
-            tmp.unlink(missing_ok=True)
+            try:
+                os.unlink(tmp, dir_fd=dir_fd)
+            except FileNotFoundError:
+                pass
             raise
         os.close(fd)
-        os.rename(tmp, final)
+        os.rename(tmp, blob_id, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
         os.fsync(dir_fd)  # the rename itself must survive a power cut before metadata points here
 
     def open(self, blob_id: str) -> BlobReader:
+        dir_fd = self._dir_fds.get(blob_id[:2])
         try:
-            return _FileReader(os.open(self.path(blob_id), os.O_RDONLY))
+            if dir_fd is None:
+                return _FileReader(os.open(self.path(blob_id), os.O_RDONLY))
+            return _FileReader(os.open(blob_id, os.O_RDONLY, dir_fd=dir_fd))
         except FileNotFoundError as exc:
             raise BlobMissing(blob_id) from exc
 
     def copy(self, source_id: str, target_id: str) -> None:
         """A hard link: blobs never change, so two names for one file are safe and instant."""
-        directory = self._dir(target_id)
-        dir_fd = self._dir_fd(directory)
+        dir_fd = self._dir_fd(target_id)
         try:
-            os.link(self.path(source_id), directory / target_id)
+            os.link(source_id, target_id, src_dir_fd=self._dir_fd(source_id), dst_dir_fd=dir_fd)
         except FileNotFoundError as exc:
             raise BlobMissing(source_id) from exc
         os.fsync(dir_fd)
 
     def delete(self, blob_ids: Iterable[str]) -> None:
         for blob_id in blob_ids:
+            dir_fd = self._dir_fds.get(blob_id[:2])
             try:
-                os.unlink(self.path(blob_id))
+                if dir_fd is None:
+                    os.unlink(self.path(blob_id))
+                else:
+                    os.unlink(blob_id, dir_fd=dir_fd)
             except FileNotFoundError:
                 pass
 
@@ -386,14 +396,20 @@ def open_blob_store(data_dir: Path, remote: RemoteConfig | None = None) -> BlobS
 class Reaper:
     """Deletes replaced blobs off the request path, after the store's ``delete_delay``.
 
-    A crash loses the queue; the blobs it held are then orphans, which the next start sweeps.
+    Deletions are gathered for :data:`GATHER_SECONDS` between rounds, so a steady stream of
+    overwrites wakes this thread a few times a second rather than once per request (each wake
+    takes the interpreter lock from the requests). A crash loses the queue; the blobs it held are
+    then orphans, which the next start sweeps.
     """
+
+    GATHER_SECONDS = 0.05
 
     def __init__(self, store: BlobStore) -> None:
         self._store = store
         self._pending: list[tuple[float, list[str]]] = []
         self._cond = threading.Condition()
         self._closed = False
+        self._idle = False  # waiting for work, with nothing pending: the next schedule wakes it
         self._thread = threading.Thread(target=self._run, name="seedbed-s3-reaper", daemon=True)
         self._thread.start()
 
@@ -403,19 +419,24 @@ class Reaper:
             return
         with self._cond:
             self._pending.append((time.monotonic() + self._store.delete_delay, ids))
-            self._cond.notify()
+            if self._idle:
+                self._idle = False
+                self._cond.notify()
 
     def _run(self) -> None:
         while True:
             with self._cond:
                 while not self._pending and not self._closed:
+                    self._idle = True
                     self._cond.wait()
+                self._idle = False
                 if self._closed and not self._pending:
                     return
                 now = time.monotonic()
                 due = [ids for when, ids in self._pending if when <= now or self._closed]
                 self._pending = [(when, ids) for when, ids in self._pending if when > now and not self._closed]
                 if not due:
+                    # Later schedules fall due later still: only close() needs to interrupt this.
                     wait = min(when for when, _ in self._pending) - now
                     self._cond.wait(timeout=max(wait, 0.01))
                     continue
@@ -424,6 +445,9 @@ class Reaper:
                     self._store.delete(ids)
                 except Exception:  # the sweep at the next start will retry
                     log.warning("could not delete %d replaced blob(s)", len(ids), exc_info=True)
+            with self._cond:
+                if not self._closed:
+                    self._cond.wait(timeout=self.GATHER_SECONDS)
 
     def close(self, flush: bool = True) -> None:
         with self._cond:

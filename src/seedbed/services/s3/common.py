@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Connection
 from sqlalchemy.engine import Row
 
-from seedbed.server.context import RequestContext
+from seedbed.server.context import INTERNAL_SOURCE, RequestContext
 from seedbed.services.base import Provider
 from seedbed.services.s3 import conditions, encryption, policy, sse_kms, store, validation
 from seedbed.services.s3.blobs import RemoteConfig, open_blob_store, sweep_orphans
@@ -50,10 +50,10 @@ _VERSION_ID = re.compile(r"^[A-Za-z0-9._-]{1,1024}$")
 CONFIG_TTL = 2.0
 #: Canned ACLs a bucket with ObjectOwnership=BucketOwnerEnforced (S3's default) still accepts.
 OWNER_ACLS = frozenset({"private", "bucket-owner-full-control"})
+#: Nothing cached (a cached value may itself be None).
+_MISS = object()
 
 
-#: ``RequestContext.source_ip`` of Seedbed's own in-process calls (``dispatch.invoke``).
-INTERNAL_SOURCE = "seedbed.internal"
 
 
 def is_internal(ctx: RequestContext) -> bool:
@@ -90,6 +90,18 @@ def owner_acl(account_id: str) -> dict[str, Any]:
         "Owner": holder,
         "Grants": [{"Grantee": {"Type": "CanonicalUser", **holder}, "Permission": "FULL_CONTROL"}],
     }
+
+
+def is_owner_call(ctx: RequestContext, bucket: Row) -> bool:
+    """The bucket's own account (or Seedbed itself) is calling: no bucket policy to consult."""
+    principal = ctx.principal
+    return (principal is not None and principal.account_id == bucket.account_id) or is_internal(ctx)
+
+
+def check_expected_owner(bucket: Row, params: dict[str, Any] | None) -> None:
+    expected = (params or {}).get("ExpectedBucketOwner")
+    if expected is not None and expected != bucket.account_id:
+        raise access_denied()
 
 
 def quoted(etag: str) -> str:
@@ -197,17 +209,15 @@ class S3Base(Provider):
         if row is None:
             raise no_such_bucket(name)
         self.authorize(conn, ctx, row, action, key)
-        expected = (params or {}).get("ExpectedBucketOwner")
-        if expected is not None and expected != row.account_id:
-            raise access_denied()
+        check_expected_owner(row, params)
         return row
 
     def authorize(self, conn: Connection, ctx: RequestContext, bucket: Row, action: str, key: str | None = None) -> None:
         """The bucket's own account may act (IAM decides within it, once it lands); anyone else
         needs a bucket policy that allows them."""
-        principal = ctx.principal
-        if (principal is not None and principal.account_id == bucket.account_id) or is_internal(ctx):
+        if is_owner_call(ctx, bucket):
             return
+        principal = ctx.principal
         configs = store.get_configs(conn, bucket.name, ("policy", "public-access-block"))
         document = configs.get("policy")
         block = configs.get("public-access-block") or {}
@@ -228,13 +238,21 @@ class S3Base(Provider):
         Only for documents on the hot path whose brief staleness is harmless (default
         encryption, CORS); access decisions (policy, public access block) always read the table.
         """
-        now = time.monotonic()
-        hit = self._configs.get((bucket, kind))
-        if hit is not None and hit[0] > now:
-            return hit[1]
-        value = store.get_config(conn, bucket, kind)
-        self._configs[(bucket, kind)] = (now + CONFIG_TTL, value)
+        value = self._cached(bucket, kind)
+        if value is _MISS:
+            value = store.get_config(conn, bucket, kind)
+            self._remember(bucket, kind, value)
         return value
+
+    def _cached(self, bucket: str, kind: str) -> Any:
+        """What :meth:`_remember` kept for (bucket, kind) less than :data:`CONFIG_TTL` ago, or _MISS."""
+        hit = self._configs.get((bucket, kind))
+        if hit is not None and hit[0] > time.monotonic():
+            return hit[1]
+        return _MISS
+
+    def _remember(self, bucket: str, kind: str, value: Any) -> None:
+        self._configs[(bucket, kind)] = (time.monotonic() + CONFIG_TTL, value)
 
     def forget_configs(self, bucket: str) -> None:
         for cached in [k for k in self._configs if k[0] == bucket]:
@@ -256,13 +274,27 @@ class S3Base(Provider):
 
     # --- the write path shared by PutObject, CopyObject and multipart uploads -------------
 
-    def prepare_write(self, ctx: RequestContext, params: dict[str, Any], action: str = "s3:PutObject") -> tuple[Row, dict[str, Any]]:
-        """Checks before any byte is stored; returns the bucket and the new version's fields."""
+    def prepare_write(
+        self, ctx: RequestContext, params: dict[str, Any], action: str = "s3:PutObject", cached_bucket: bool = False
+    ) -> tuple[Row, dict[str, Any]]:
+        """Checks before any byte is stored; returns the bucket and the new version's fields.
+
+        With ``cached_bucket`` the bucket's own account may be checked against a bucket row read
+        less than :data:`CONFIG_TTL` ago (a database read saved on every small PUT): the caller
+        must then pass that row to :meth:`commit_version`, which refuses the write if the name
+        has since been given to another bucket. Other callers always read the table.
+        """
         bucket_name, key = params["Bucket"], params["Key"]
         validation.object_key(key)
-        with self.db.connect() as conn:
-            bucket = self.bucket(conn, ctx, bucket_name, action, key, params)
-            encryption_default = self.cached_config(conn, bucket_name, "encryption")
+        bucket = self._cached(bucket_name, "bucket") if cached_bucket else _MISS
+        encryption_default = self._cached(bucket_name, "encryption")
+        if bucket is not _MISS and encryption_default is not _MISS and is_owner_call(ctx, bucket):
+            check_expected_owner(bucket, params)
+        else:
+            with self.db.connect() as conn:
+                bucket = self.bucket(conn, ctx, bucket_name, action, key, params)
+                encryption_default = self.cached_config(conn, bucket_name, "encryption")
+            self._remember(bucket_name, "bucket", bucket)
         self.check_acl(params)
         tags = validation.tagging_header(params["Tagging"]) if params.get("Tagging") else None
         values = {
@@ -283,19 +315,25 @@ class S3Base(Provider):
         if_match: str | None = None,
         if_none_match: str | None = None,
         before: Callable[[Connection, dict[str, Any]], list[dict[str, Any]]] | None = None,
+        authorized: Row | None = None,
     ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
         """One transaction: make ``values`` the current version of ``key``.
 
         ``before(conn, row)`` runs first inside the same transaction (multipart completion checks
-        and consumes its upload there) and may fill in ``row``. Returns the inserted row and the
+        and consumes its upload there) and may fill in ``row``. ``authorized`` is the bucket row
+        the write was checked against (see :meth:`prepare_write`); a bucket of that name made
+        since by someone else is NoSuchBucket to this write. Returns the inserted row and the
         blobs no version keeps any more. Call it on the storage pool: it may wait on the database.
         """
 
         def work(conn: Connection) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-            bucket = store.get_bucket(conn, bucket_name)
-            if bucket is None:
+            target = store.write_target(conn, bucket_name, key)
+            if target is None:
                 raise no_such_bucket(bucket_name)
-            current = store.latest(conn, bucket_name, key, for_update=True)
+            bucket, current = target
+            if authorized is not None and (bucket.account_id, bucket.created) != (authorized.account_id, authorized.created):
+                self._configs.pop((bucket_name, "bucket"), None)
+                raise no_such_bucket(bucket_name)
             current_etag = current.etag if current is not None and not current.delete_marker else None
             conditions.check_write(if_match, if_none_match, key, current_etag)
             version_id = new_version_id() if bucket.versioning == "Enabled" else "null"

@@ -239,7 +239,7 @@ class ObjectOperations(S3Base):
     # --- writing -----------------------------------------------------------------------------
 
     async def put_object(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
-        bucket, values = self.prepare_write(ctx, params)
+        bucket, values = self.prepare_write(ctx, params, cached_bucket=True)
         body = params.get("Body") or b""
         if len(body) > validation.MAX_PUT_SIZE:
             raise error("EntityTooLarge", "Your proposed upload exceeds the maximum allowed size", ProposedSize=str(len(body)), MaxSizeAllowed=str(validation.MAX_PUT_SIZE))
@@ -263,7 +263,7 @@ class ObjectOperations(S3Base):
                 row["checksum"] = {"algorithm": name, "value": value, "type": "FULL_OBJECT"}
             try:
                 committed, discard = self.commit_version(
-                    bucket.name, key, row, params.get("IfMatch"), params.get("IfNoneMatch")
+                    bucket.name, key, row, params.get("IfMatch"), params.get("IfNoneMatch"), authorized=bucket
                 )
             except BaseException:
                 self.storage.discard([ref])

@@ -151,10 +151,40 @@ _LATEST_FOR_UPDATE = _LATEST.with_for_update()
 _VERSION = select(objects).where(
     objects.c.bucket == bindparam("b"), objects.c.key == bindparam("k"), objects.c.version_id == bindparam("v")
 )
-_NOT_LATEST = (
-    update(objects).where(objects.c.id == bindparam("row_id"), objects.c.is_latest == true()).values(is_latest=False)
+#: What a write decides from, in one statement: the bucket (no row: it is gone) and the columns
+#: of the key's current version that the decision and the clean-up use (all None: no version).
+#: No row lock: :func:`insert_version` checks every row it changes and retries a lost race.
+_WRITE_TARGET = (
+    select(
+        buckets.c.name,
+        buckets.c.account_id,
+        buckets.c.created,
+        buckets.c.versioning,
+        objects.c.id,
+        objects.c.version_id,
+        objects.c.etag,
+        objects.c.last_modified,
+        objects.c.delete_marker,
+        objects.c.blobs,
+    )
+    .select_from(
+        buckets.outerjoin(
+            objects,
+            and_(objects.c.bucket == buckets.c.name, objects.c.key == bindparam("k"), objects.c.is_latest == true()),
+        )
+    )
+    .where(buckets.c.name == bindparam("b"))
 )
-_DELETE_ROW = delete(objects).where(objects.c.id == bindparam("row_id"))
+#: The version row a writer read, still as it was. The id alone is not enough: SQLite hands the
+#: highest id out again once its row is deleted, so a racing writer's new version may carry the
+#: id of the one it replaced; its ETag and timestamp tell them apart.
+_SAME_ROW = and_(
+    objects.c.id == bindparam("row_id"),
+    objects.c.etag == bindparam("row_etag"),
+    objects.c.last_modified == bindparam("row_modified"),
+)
+_NOT_LATEST = update(objects).where(_SAME_ROW, objects.c.is_latest == true()).values(is_latest=False)
+_DELETE_ROW = delete(objects).where(_SAME_ROW)
 _INSERT_OBJECT = insert(objects)
 _GET_CONFIG = select(bucket_configs.c.document).where(
     bucket_configs.c.bucket == bindparam("b"), bucket_configs.c.kind == bindparam("kind")
@@ -260,6 +290,21 @@ def latest(conn: Connection, bucket: str, key: str, for_update: bool = False) ->
     return conn.execute(_LATEST_FOR_UPDATE if for_update else _LATEST, {"b": bucket, "k": key}).first()
 
 
+def _seen(row: Row) -> dict[str, Any]:
+    """Bind values of :data:`_SAME_ROW` for a version row as it was read."""
+    return {"row_id": row.id, "row_etag": row.etag, "row_modified": row.last_modified}
+
+
+def write_target(conn: Connection, bucket: str, key: str) -> tuple[Row, Row | None] | None:
+    """For a write to ``key``: the bucket (its name, account, creation time and versioning) and
+    the key's current version (id, version id, ETag, time, delete marker, blobs), read together;
+    None when the bucket does not exist."""
+    row = conn.execute(_WRITE_TARGET, {"b": bucket, "k": key}).first()
+    if row is None:
+        return None
+    return row, (row if row.id is not None else None)
+
+
 def version(conn: Connection, bucket: str, key: str, version_id: str) -> Row | None:
     return conn.execute(_VERSION, {"b": bucket, "k": key, "v": version_id}).first()
 
@@ -276,12 +321,14 @@ def insert_version(
     discarded: list[dict[str, Any]] = []
     replacing_current = current is not None and values["version_id"] == "null" and current.version_id == "null"
     if current is not None and not replacing_current:
-        if conn.execute(_NOT_LATEST, {"row_id": current.id}).rowcount != 1:
+        if conn.execute(_NOT_LATEST, _seen(current)).rowcount != 1:
             raise Retry()
     if values["version_id"] == "null":
         old = current if replacing_current else version(conn, bucket.name, key, "null")
+        if old is not None and old is not current and old.is_latest:
+            raise Retry()  # a racing writer made its null version current after ``current`` was read
         if old is not None:
-            if conn.execute(_DELETE_ROW, {"row_id": old.id}).rowcount != 1:
+            if conn.execute(_DELETE_ROW, _seen(old)).rowcount != 1:
                 raise Retry()
             discarded.extend(old.blobs or [])
     conn.execute(_INSERT_OBJECT, dict(values, bucket=bucket.name, key=key, is_latest=True))
@@ -290,7 +337,7 @@ def insert_version(
 
 def remove_version(conn: Connection, row: Row) -> list[dict[str, Any]]:
     """Delete one version for good; if it was current, the newest remaining one becomes current."""
-    if conn.execute(_DELETE_ROW, {"row_id": row.id}).rowcount != 1:
+    if conn.execute(_DELETE_ROW, _seen(row)).rowcount != 1:
         raise Retry()
     if row.is_latest:
         newest = conn.execute(
