@@ -80,7 +80,7 @@ def put_captures(env, rows: list[list[str]], when: datetime) -> list[str]:  # ty
     return events
 
 
-def wait_job(sm, name: str, timeout: float = 60) -> dict:  # type: ignore[no-untyped-def]
+def wait_job(sm, name: str, timeout: float = 300) -> dict:  # type: ignore[no-untyped-def]
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         out = sm.describe_processing_job(ProcessingJobName=name)
@@ -90,7 +90,7 @@ def wait_job(sm, name: str, timeout: float = 60) -> dict:  # type: ignore[no-unt
     raise AssertionError(f"processing job {name} did not finish")
 
 
-def wait_execution(sm, schedule: str, timeout: float = 60) -> dict:  # type: ignore[no-untyped-def]
+def wait_execution(sm, schedule: str, timeout: float = 300) -> dict:  # type: ignore[no-untyped-def]
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         runs = sm.list_monitoring_executions(MonitoringScheduleName=schedule)["MonitoringExecutionSummaries"]

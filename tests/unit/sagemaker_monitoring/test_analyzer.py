@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from seedbed.runtime import image_main
 from seedbed.runtime.monitoring import analyzer, dataset, drift, quality, stats
 
 
@@ -156,7 +157,7 @@ def test_record_preprocessor_shapes_rows(tmp_path: Path) -> None:
 def test_empty_window_and_bad_inputs_fail_the_job(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     write(tmp_path / "cap" / "f.jsonl", capture("1", "2", when="2024-05-01T09:00:00Z"))
     failure = tmp_path / "failure"
-    monkeypatch.setattr(analyzer, "FAILURE", str(failure))
+    monkeypatch.setattr(image_main, "FAILURE", str(failure))
     for key, value in {"dataset_source": str(tmp_path / "cap"), "output_path": str(tmp_path / "o"),
                        "dataset_format": '{"sagemakerCaptureJson": {}}', "start_time": "2024-05-01T10:00:00Z",
                        "end_time": "2024-05-01T11:00:00Z", "baseline_constraints": str(tmp_path / "none.json")}.items():

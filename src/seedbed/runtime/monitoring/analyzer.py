@@ -31,10 +31,9 @@ import sys
 from datetime import UTC, datetime
 from typing import Any
 
+from seedbed.runtime.image_main import image_main
 from seedbed.runtime.monitoring import dataset as ds
 from seedbed.runtime.monitoring import quality, stats
-
-FAILURE = "/opt/ml/output/failure"
 
 
 class AnalyzerError(Exception):
@@ -146,24 +145,6 @@ def _pick(row: Any, attribute: str | None, names: list[str] | None = None) -> An
     return row[index] if index < len(row) else None
 
 
-def _ground_truth(folder: str) -> dict[str, Any]:
-    labels: dict[str, Any] = {}
-    for path in ds.files_under(folder):
-        with open(path, encoding="utf-8") as fh:
-            for line in fh:
-                if not line.strip():
-                    continue
-                try:
-                    record = json.loads(line)
-                except ValueError:
-                    continue
-                event = (record.get("eventMetadata") or {}).get("eventId")
-                rows = ds.payload_rows(record.get("groundTruthData"))
-                if event and rows:
-                    labels[str(event)] = _pick(rows[0], None)
-    return labels
-
-
 def model_quality(env: dict[str, str], output: str) -> str:
     problem = env.get("problem_type") or "Regression"
     threshold = float(env.get("probability_threshold_attribute") or 0.5)
@@ -172,7 +153,9 @@ def model_quality(env: dict[str, str], output: str) -> str:
     truth: list[Any] = []
     predicted: list[Any] = []
     scores: list[Any] | None = [] if probability else None
-    if not constraints_path:  # baselining on a dataset with labels and predictions
+    # A dataset with labels and predictions: baselining, or a pipeline QualityCheck step checking
+    # that dataset against a baseline (monitoring schedules read captures and ground truth instead).
+    if not constraints_path or env.get("ground_truth_attribute"):
         data = _dataset(env, "/opt/ml/processing/input/baseline_dataset_input")
         label = env.get("ground_truth_attribute")
         if not label:
@@ -184,16 +167,12 @@ def model_quality(env: dict[str, str], output: str) -> str:
                 scores.append(_pick(row, probability, data.names))
     else:
         data = _dataset(env, "/opt/ml/processing/input/endpoint")
-        labels = _ground_truth(env.get("ground_truth_source") or "/opt/ml/processing/groundtruth")
-        for record in data.records:
-            meta = record.get("eventMetadata") or {}
-            key = str(meta.get("inferenceId") or meta.get("eventId") or "")
-            if key not in labels:
-                continue
+        labels = ds.ground_truth(env.get("ground_truth_source") or "/opt/ml/processing/groundtruth")
+        for record, values in ds.with_ground_truth(data.records, labels):
             rows = ds.payload_rows((record.get("captureData") or {}).get("endpointOutput"))
             if not rows:
                 continue
-            truth.append(labels[key])
+            truth.append(values[0])
             predicted.append(_pick(rows[0], inference) if (inference or not probability) else None)
             if scores is not None:
                 scores.append(_pick(rows[0], probability))
@@ -233,17 +212,6 @@ def run(env: dict[str, str]) -> str:
 
 
 def main() -> int:
-    try:
-        message = run(dict(os.environ))
-    except AnalyzerError as exc:
-        text = f"Error: {exc}"
-        print(text, flush=True)
-        try:
-            os.makedirs(os.path.dirname(FAILURE), exist_ok=True)
-            with open(FAILURE, "w", encoding="utf-8") as fh:
-                fh.write(text)
-        except OSError:
-            pass
-        return 1
-    print(message, flush=True)
-    return 0
+    return image_main(run, AnalyzerError, "Error")
+
+

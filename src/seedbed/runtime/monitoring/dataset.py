@@ -267,3 +267,46 @@ def apply_baseline_names(dataset: Dataset, baseline_names: list[str]) -> Dataset
     if not dataset.named and baseline_names and len(baseline_names) == len(dataset.names):
         dataset.names = list(baseline_names)
     return dataset
+
+
+# -- ground truth ----------------------------------------------------------------------------------
+
+
+def first_value(row: Any) -> Any:
+    """The first value of a payload row (a list of values, or an object's first member)."""
+    if isinstance(row, dict):
+        return next(iter(row.values()), None)
+    return row[0] if row else None
+
+
+def ground_truth(folder: str) -> dict[str, list[Any]]:
+    """The ground truth under ``folder`` (the staged ``GroundTruthS3Input``: JSON Lines records
+    with ``groundTruthData`` and ``eventMetadata.eventId``), as event id -> one label per row of
+    the record's data (the first value of each row)."""
+    labels: dict[str, list[Any]] = {}
+    for path in files_under(folder):
+        with open(path, encoding="utf-8") as fh:
+            for line in fh:
+                if not line.strip():
+                    continue
+                try:
+                    record = json.loads(line)
+                except ValueError:
+                    continue
+                event = (record.get("eventMetadata") or {}).get("eventId")
+                rows = payload_rows(record.get("groundTruthData"))
+                if event and rows:
+                    labels[str(event)] = [first_value(r) for r in rows]
+    return labels
+
+
+def with_ground_truth(records: list[dict[str, Any]], labels: dict[str, list[Any]]) -> list[tuple[dict[str, Any], list[Any]]]:
+    """The capture records that have ground truth, with it: matched on ``eventMetadata.inferenceId``
+    (set by the caller of InvokeEndpoint) or else ``eventId``, as the service merges them."""
+    out = []
+    for record in records:
+        meta = record.get("eventMetadata") or {}
+        key = str(meta.get("inferenceId") or meta.get("eventId") or "")
+        if key in labels:
+            out.append((record, labels[key]))
+    return out

@@ -1,5 +1,5 @@
-"""SageMaker Model Monitor: data and model quality job definitions, monitoring schedules and their
-executions, run locally.
+"""SageMaker Model Monitor: data quality, model quality, model bias and model explainability job
+definitions, monitoring schedules and their executions, run locally.
 
 A schedule names a job definition (``MonitoringJobDefinitionName`` + ``MonitoringType``) or
 carries one inline (``MonitoringJobDefinition``). At each scheduled time (:mod:`.schedule`:
@@ -17,6 +17,12 @@ execution and runs it as a real processing job, as the service does:
    ``baseline_statistics``, ``start_time``, ``end_time``, ``publish_cloudwatch_metrics``,
    ``sagemaker_endpoint_name``, ``sagemaker_monitoring_schedule_name``, ``analysis_type``, ...);
    the ``sagemaker-model-monitor-analyzer`` image runs :mod:`seedbed.runtime.monitoring`;
+   ModelBias and ModelExplainability jobs run on the definition's Clarify image
+   (``sagemaker-clarify-processing``, :mod:`seedbed.runtime.clarify`) with the analysis config
+   (``ConfigUri``) at ``/opt/ml/processing/input/config``, the baseline's ``analysis.json`` as
+   ``baseline_constraints``, ``analysis_type`` ``MODEL_BIAS`` / ``MODEL_EXPLAINABILITY`` and the
+   endpoint input's attributes; bias also gets the ground truth, merged with the captures by
+   event id inside the job (:mod:`seedbed.runtime.clarify.monitor`);
 3. it waits for the job and ends the execution ``Completed``, ``CompletedWithViolations`` (the
    job's ``constraint_violations.json`` lists violations), ``Failed`` (with the job's
    FailureReason) or ``Stopped``, and publishes the CloudWatch metrics (:mod:`.metrics`).
@@ -28,8 +34,7 @@ it, run as the role.
 Executions are journaled in ``sm_monitoring_executions``; after a restart
 :meth:`MonitoringOperations.resume_monitoring` follows the ones in flight (their processing jobs
 settle as the jobs area decides) and restarts the scheduler. BatchTransformInput definitions are
-accepted but their executions fail saying batch transform monitoring is not available locally;
-ModelBias and ModelExplainability schedules need SageMaker Clarify and are refused.
+accepted but their executions fail saying batch transform monitoring is not available locally.
 """
 
 from __future__ import annotations
@@ -61,6 +66,7 @@ CAPTURE_FORMAT = '{"sagemakerCaptureJson": {"captureIndexNames": ["endpointInput
 BASELINE_CONSTRAINTS = "/opt/ml/processing/baseline/constraints"
 BASELINE_STATISTICS = "/opt/ml/processing/baseline/stats"
 GROUND_TRUTH = "/opt/ml/processing/groundtruth"
+ANALYSIS_CONFIG = "/opt/ml/processing/input/config"
 MAX_HOUR_INPUTS = 6
 POLL_SECONDS = 60.0
 TERMINAL = ("Completed", "CompletedWithViolations", "Failed", "Stopped")
@@ -79,7 +85,13 @@ class DefinitionKind:
 KINDS = {
     "DataQuality": DefinitionKind("DataQuality", "data-quality-job-definition"),
     "ModelQuality": DefinitionKind("ModelQuality", "model-quality-job-definition"),
+    "ModelBias": DefinitionKind("ModelBias", "model-bias-job-definition"),
+    "ModelExplainability": DefinitionKind("ModelExplainability", "model-explainability-job-definition"),
 }
+#: Kinds whose executions run on the Clarify image, with their ``analysis_type``.
+CLARIFY = {"ModelBias": "MODEL_BIAS", "ModelExplainability": "MODEL_EXPLAINABILITY"}
+#: Kinds that merge ground truth with the captures.
+WITH_GROUND_TRUTH = ("ModelQuality", "ModelBias")
 
 
 def _definition_exists(kind: DefinitionKind):  # type: ignore[no-untyped-def]
@@ -415,7 +427,7 @@ class MonitoringOperations:
         parsed = sched.parse((schedule_row["config"] or {}).get("ScheduleConfig"))
         start, end = parsed.window(row["scheduled"])
         kind = schedule_row["monitoring_type"]
-        if kind == "ModelQuality":
+        if kind in WITH_GROUND_TRUTH:
             if endpoint_input.get("StartTimeOffset"):
                 start = row["scheduled"] + sched.offset(endpoint_input["StartTimeOffset"], "StartTimeOffset")
             if endpoint_input.get("EndTimeOffset"):
@@ -434,7 +446,7 @@ class MonitoringOperations:
             return {"InputName": name, "S3Input": {"S3Uri": uri, "LocalPath": path, "S3DataType": kind_, "S3InputMode": "File",
                                                    "S3DataDistributionType": endpoint_input.get("S3DataDistributionType") or "FullyReplicated"}}
 
-        budget = MAX_HOUR_INPUTS if kind == "DataQuality" else MAX_HOUR_INPUTS // 2
+        budget = MAX_HOUR_INPUTS // 2 if kind in WITH_GROUND_TRUTH else MAX_HOUR_INPUTS
         if len(hours) <= budget:
             for i, uri in enumerate(hours):
                 inputs.append(s3_input(f"endpoint_input_{i + 1}", uri, f"{local}/{endpoint}/{uri[len(base) + 1:].rstrip('/')}"))
@@ -459,7 +471,7 @@ class MonitoringOperations:
                 out = job["ProcessingOutputConfig"]["Outputs"][0]["S3Output"]["S3Uri"].rstrip("/")
             except (ServiceError, KeyError, IndexError):
                 return f"ClientError: Could not find the outputs of baselining job {baseline['BaseliningJobName']}."
-            constraints_uri = constraints_uri or f"{out}/constraints.json"
+            constraints_uri = constraints_uri or f"{out}/{'analysis.json' if kind in CLARIFY else 'constraints.json'}"
             statistics_uri = statistics_uri or (f"{out}/statistics.json" if kind == "DataQuality" else None)
         if constraints_uri:
             inputs.append(s3_input("constraints", constraints_uri, BASELINE_CONSTRAINTS, "S3Prefix"))
@@ -476,15 +488,21 @@ class MonitoringOperations:
                 inputs.append(s3_input(what, source, path))
                 env[variable] = f"{path}/{source.rstrip('/').rsplit('/', 1)[-1]}"
         if kind == "ModelQuality":
-            env.update({"analysis_type": "MODEL_QUALITY", "problem_type": definition.get("ProblemType") or "Regression",
-                        "ground_truth_source": GROUND_TRUTH})
+            env.update({"analysis_type": "MODEL_QUALITY", "problem_type": definition.get("ProblemType") or "Regression"})
+        if kind in CLARIFY:
+            env["analysis_type"] = CLARIFY[kind]
+            inputs.append(s3_input("analysis_config", app["ConfigUri"], ANALYSIS_CONFIG))
+        if kind != "DataQuality":
             for key, variable in (("InferenceAttribute", "inference_attribute"), ("ProbabilityAttribute", "probability_attribute"),
-                                  ("ProbabilityThresholdAttribute", "probability_threshold_attribute")):
+                                  ("ProbabilityThresholdAttribute", "probability_threshold_attribute"),
+                                  ("FeaturesAttribute", "features_attribute")):
                 if endpoint_input.get(key) is not None:
                     env[variable] = str(endpoint_input[key])
+        if kind in WITH_GROUND_TRUTH:
+            env["ground_truth_source"] = GROUND_TRUTH
             truth = (definition.get("GroundTruthS3Input") or {}).get("S3Uri")
             if not truth:
-                return "ClientError: A model quality job needs GroundTruthS3Input."
+                return f"ClientError: A {kind} job needs GroundTruthS3Input."
             try:
                 truth_hours = await self._mon_prefixes(principal, truth, start, max(end, row["scheduled"]), region, account,
                                                        variants=False)
@@ -537,11 +555,17 @@ class MonitoringOperations:
             constraints = await self._mon_json(principal, uri, region, account) if uri else None
         if str(((constraints or {}).get("monitoring_config") or {}).get("emit_metrics", "Enabled")).lower() == "disabled":
             return
-        current = await self._mon_json(principal, f"{output}/statistics.json", region, account)
+        kind = schedule_row["monitoring_type"]
+        current = await self._mon_json(principal, f"{output}/{'analysis.json' if kind in CLARIFY else 'statistics.json'}",
+                                       region, account)
         if current is None:
             return
         endpoint, name, when = row["endpoint_name"] or "", schedule_row["name"], row["scheduled"]
-        if schedule_row["monitoring_type"] == "ModelQuality":
+        if kind == "ModelBias":
+            namespace, data = metrics.BIAS_NAMESPACE, metrics.bias(current, endpoint, name, when)
+        elif kind == "ModelExplainability":
+            namespace, data = metrics.EXPLAINABILITY_NAMESPACE, metrics.explainability(current, endpoint, name, when)
+        elif kind == "ModelQuality":
             namespace, data = metrics.MODEL_NAMESPACE, metrics.model_quality(current, endpoint, name, when)
         else:
             baseline = None
@@ -565,8 +589,10 @@ class MonitoringOperations:
         job_input = params[kind.field("JobInput")]
         _check_input(job_input)
         _check_outputs(params[kind.field("JobOutputConfig")])
-        if kind.name == "ModelQuality" and not (job_input.get("GroundTruthS3Input") or {}).get("S3Uri"):
-            raise SageMakerValidation("ModelQualityJobInput.GroundTruthS3Input.S3Uri is required.")
+        if kind.name in WITH_GROUND_TRUTH and not (job_input.get("GroundTruthS3Input") or {}).get("S3Uri"):
+            raise SageMakerValidation(f"{kind.name}JobInput.GroundTruthS3Input.S3Uri is required.")
+        if kind.name in CLARIFY and not str(params[kind.field("AppSpecification")].get("ConfigUri", "")).startswith("s3://"):
+            raise SageMakerValidation(f"{kind.name}AppSpecification.ConfigUri must be the s3:// URI of the analysis configuration.")
         self.backend.authorizer.check_pass_role(ctx, params["RoleArn"], "sagemaker.amazonaws.com", arn)
         tags = list(params.get("Tags") or [])
         if len(tags) > sm_tags.MAX_TAGS:
@@ -651,6 +677,30 @@ class MonitoringOperations:
     def delete_model_quality_job_definition(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         return self._mon_delete_definition(ctx, KINDS["ModelQuality"], params)
 
+    def create_model_bias_job_definition(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        return self._mon_create_definition(ctx, KINDS["ModelBias"], params)
+
+    def describe_model_bias_job_definition(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        return self._mon_describe_definition(ctx, KINDS["ModelBias"], params)
+
+    def list_model_bias_job_definitions(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        return self._mon_list_definitions(ctx, KINDS["ModelBias"], params)
+
+    def delete_model_bias_job_definition(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        return self._mon_delete_definition(ctx, KINDS["ModelBias"], params)
+
+    def create_model_explainability_job_definition(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        return self._mon_create_definition(ctx, KINDS["ModelExplainability"], params)
+
+    def describe_model_explainability_job_definition(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        return self._mon_describe_definition(ctx, KINDS["ModelExplainability"], params)
+
+    def list_model_explainability_job_definitions(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        return self._mon_list_definitions(ctx, KINDS["ModelExplainability"], params)
+
+    def delete_model_explainability_job_definition(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        return self._mon_delete_definition(ctx, KINDS["ModelExplainability"], params)
+
     # -- schedules ----------------------------------------------------------------------------------
 
     async def _mon_check_config(self, ctx: RequestContext, config: dict[str, Any], arn: str) -> tuple[str, str | None, str | None, str | None]:
@@ -663,8 +713,7 @@ class MonitoringOperations:
         if kind is None:
             raise SageMakerValidation("MonitoringType is required with MonitoringJobDefinitionName.")
         if kind not in KINDS:
-            raise SageMakerValidation(f"MonitoringType {kind} needs SageMaker Clarify, which Seedbed does not implement; "
-                                      "DataQuality and ModelQuality schedules are available.")
+            raise SageMakerValidation(f"MonitoringType {kind} is not one of {', '.join(KINDS)}.")
         if inline:
             if kind != "DataQuality":
                 raise SageMakerValidation("An inline MonitoringJobDefinition is for DataQuality monitoring; "

@@ -1,5 +1,6 @@
 """CloudFormation resource types of model monitoring: ``AWS::SageMaker::DataQualityJobDefinition``,
-``AWS::SageMaker::ModelQualityJobDefinition`` and ``AWS::SageMaker::MonitoringSchedule``.
+``AWS::SageMaker::ModelQualityJobDefinition``, ``AWS::SageMaker::ModelBiasJobDefinition``,
+``AWS::SageMaker::ModelExplainabilityJobDefinition`` and ``AWS::SageMaker::MonitoringSchedule``.
 
 As their schemas say, ``Ref`` and the physical id are the ARN (``JobDefinitionArn``,
 ``MonitoringScheduleArn``); ``GetAtt`` gives ``JobDefinitionArn`` and ``CreationTime`` of a job
@@ -100,6 +101,18 @@ class DataQualityJobDefinition(_JobDefinition):
 class ModelQualityJobDefinition(_JobDefinition):
     type_name = "AWS::SageMaker::ModelQualityJobDefinition"
     prefix = "ModelQuality"
+
+
+@resource_type
+class ModelBiasJobDefinition(_JobDefinition):
+    type_name = "AWS::SageMaker::ModelBiasJobDefinition"
+    prefix = "ModelBias"
+
+
+@resource_type
+class ModelExplainabilityJobDefinition(_JobDefinition):
+    type_name = "AWS::SageMaker::ModelExplainabilityJobDefinition"
+    prefix = "ModelExplainability"
 
 
 @resource_type

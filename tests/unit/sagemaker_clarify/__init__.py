@@ -1,0 +1,1 @@
+"""The local SageMaker Clarify runtime."""
