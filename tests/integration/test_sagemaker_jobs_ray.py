@@ -1,5 +1,6 @@
 """The Ray jobs backend (``seedbed up --jobs-backend ray`` on a local Ray instance): a job runs as
-a Ray task with the same runner, outputs reach S3, a failing job reports its failure file."""
+a Ray task with the same runner, outputs reach S3, a failing job reports its failure file, and
+the whole abalone pipeline runs to Succeeded with every job on Ray."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import LiveServer, start_server, stop_server
+from tests.integration.test_sagemaker_pipelines import setup, steps_of, wait  # noqa: F401 - the fixture
 
 pytest.importorskip("ray")
 
@@ -75,3 +77,41 @@ def test_jobs_run_as_ray_tasks(ray_server: LiveServer) -> None:
     s3.put_object(Bucket=name, Key=f"code/{bad}.py", Body=b"open('/opt/ml/output/failure','w').write('ray says no')\nraise SystemExit(2)\n")
     out = run_job(sm, bad, role, name, "")
     assert out["ProcessingJobStatus"] == "Failed" and "ray says no" in out["FailureReason"]
+
+
+@pytest.fixture(scope="module")
+def server(ray_server: LiveServer) -> Iterator[LiveServer]:
+    """In this module the SDK ``setup`` of the pipeline tests (imported above) works against the Ray
+    server; the AWS_* variables it exports are put back afterwards."""
+    saved = {k: v for k, v in os.environ.items() if k.startswith("AWS_")}
+    yield ray_server
+    for key in [k for k in os.environ if k.startswith("AWS_")]:
+        os.environ.pop(key)
+    os.environ.update(saved)
+
+
+def test_abalone_pipeline_runs_on_ray(ray_server: LiveServer, setup) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+    """The whole abalone model-build pipeline (processing, XGBoost training, evaluation, condition,
+    registration) with every job a Ray task."""
+    from tests.abalone import get_pipeline
+
+    session, role = setup
+    sm = ray_server.client("sagemaker")
+    pipeline = get_pipeline(region=ray_server.region, role=role, default_bucket=session.default_bucket(),
+                            pipeline_name="AbaloneRay", model_package_group_name="AbaloneRay")
+    pipeline.upsert(role_arn=role)
+    execution = pipeline.start(parameters={"InputDataUrl": f"s3://{session.default_bucket()}/abalone/abalone-dataset.csv"})
+    done = wait(sm, execution.arn, timeout=480)
+    steps = steps_of(sm, execution.arn)
+    assert done["PipelineExecutionStatus"] == "Succeeded", (done.get("FailureReason"), {k: v.get("FailureReason") for k, v in steps.items()})
+    assert steps["CheckAbaloneMSE"]["Metadata"]["Condition"]["Outcome"] == "True"
+    package = steps["RegisterAbaloneModel-RegisterModel"]["Metadata"]["RegisterModel"]["Arn"]
+    assert sm.describe_model_package(ModelPackageName=package)["ModelApprovalStatus"] == "PendingManualApproval"
+    # Every job of the execution ran (as a Ray task: this server has no other backend) and logged.
+    logs = ray_server.client("logs")
+    for name, kind in (("PreprocessAbaloneData", "ProcessingJob"), ("TrainAbaloneModel", "TrainingJob"), ("EvaluateAbaloneModel", "ProcessingJob")):
+        job = steps[name]["Metadata"][kind]["Arn"].rsplit("/", 1)[-1]
+        assert getattr(sm, f"describe_{'processing' if kind == 'ProcessingJob' else 'training'}_job")(
+            **{f"{kind}Name": job})[f"{kind}Status"] == "Completed"
+        streams = logs.describe_log_streams(logGroupName=f"/aws/sagemaker/{kind}s")["logStreams"]
+        assert any(s["logStreamName"].lower().startswith(job.lower() + "/") for s in streams), f"no log stream for {job}"

@@ -4,11 +4,17 @@ Lambda function's role, a build's service role.
 As on AWS, the service assumes the role (its trust policy must admit the service principal) and the
 user code gets temporary credentials in the usual environment variables, with ``AWS_ENDPOINT_URL``
 pointing back at Seedbed so that unmodified boto3 inside the code reaches it.
+
+The SageMaker Python SDK in that code would also send usage telemetry straight to an AWS S3 host
+(outside ``AWS_ENDPOINT_URL``): Seedbed runs no code that reaches AWS, so it hands the SDK an admin
+defaults file that opts out (``SAGEMAKER_ADMIN_CONFIG_OVERRIDE``; a user's own SDK config still
+applies on top of it).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -34,7 +40,30 @@ class RoleSession:
             "AWS_ENDPOINT_URL": backend.settings.endpoint_url,
             "AWS_DEFAULT_REGION": region,
             "AWS_REGION": region,
+            "SAGEMAKER_ADMIN_CONFIG_OVERRIDE": str(sdk_defaults(backend.settings.data_dir)),
         }
+
+
+SDK_DEFAULTS = """SchemaVersion: '1.0'
+SageMaker:
+  PythonSDK:
+    Modules:
+      TelemetryOptOut: true
+"""
+
+
+_written: set[Path] = set()
+
+
+def sdk_defaults(data_dir: Path) -> Path:
+    """The SageMaker SDK admin defaults file for code Seedbed runs (written once per process)."""
+    path = Path(data_dir) / "sagemaker-sdk-defaults.yaml"
+    if path not in _written:
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(SDK_DEFAULTS)
+        tmp.replace(path)
+        _written.add(path)
+    return path
 
 
 def assume_for_service(

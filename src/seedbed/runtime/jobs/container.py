@@ -42,6 +42,10 @@ PASS_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR", "LD_LIBRARY_PATH",
             "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")
 
 
+#: Shells whose script argument the path shim maps (see :meth:`Job.shim_script`).
+SHELLS = ("bash", "sh", "dash", "zsh")
+
+
 class StagingError(Exception):
     """An input or output could not be moved (reported as a ClientError, as SageMaker does)."""
 
@@ -260,6 +264,11 @@ class Job:
             shutil.copyfile(Path(__file__).with_name("shim_site.py"), shim_dir / "sitecustomize.py")
             env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(shim_dir), env.get("PYTHONPATH")]))
             env["SEEDBED_OPT_ML"] = host
+            # The job is the root user of its container, as under the mount namespace (uid 0
+            # there): the remote-function bootstrap would otherwise run `sudo chmod -R 777` on
+            # /opt/ml folders and /tmp, which outside a container would be the machine's own /tmp.
+            env.setdefault("USER", "root")
+            env.setdefault("LOGNAME", "root")
         return env
 
     def spawn(self, index: int) -> subprocess.Popen:
@@ -286,9 +295,26 @@ class Job:
                     raise StagingError(f"could not give the job its /opt/ml mount namespace: {exc}") from None
                 self.sandbox = "shim"
                 relay(index, "[seedbed] mount namespaces are not available here; using the /opt/ml path shim")
-        argv = [_rewrite(a, host) for a in argv]
+        argv = self.shim_script(index, [_rewrite(a, host) for a in argv])
         workdir = _rewrite(cwd, host) if cwd else None
         return subprocess.Popen(argv, env=self.environment(index, True), cwd=workdir, **common)
+
+    def shim_script(self, index: int, argv: list[str]) -> list[str]:
+        """Under the path shim, a shell script of the job (the SDK's remote-function
+        ``job_driver.sh``, a ``runproc.sh``) runs from a copy with its ``/opt/ml`` paths mapped:
+        the shell and the programs it starts (``cat``, ``source``, ``python <script>``, which
+        opens its script before ``sitecustomize`` runs) do not see the shim."""
+        if not argv or os.path.basename(argv[0]) not in SHELLS:
+            return argv
+        host = str(self.host_dir(index))
+        position = next((i for i, a in enumerate(argv[1:], 1) if not a.startswith("-")), None)
+        if position is None or not argv[position].startswith(host + "/") or not os.path.isfile(argv[position]):
+            return argv
+        source = Path(argv[position])
+        copy = self.root / ".shim" / f"{self.hosts[index]['name']}-{source.name}"
+        copy.parent.mkdir(exist_ok=True)
+        copy.write_text(_rewrite(source.read_text(errors="replace"), host))
+        return [*argv[:position], str(copy), *argv[position + 1:]]
 
     def signal_all(self, sig: int) -> None:
         for proc in self.procs:

@@ -19,9 +19,12 @@ the job writes belong to the server's user outside. Nothing on the host file sys
 ``CAP_SYS_ADMIN``, kernels with ``unprivileged_userns_clone=0``, non-Linux), the job runs with a
 ``sitecustomize`` that maps ``/opt/ml`` to the host folder in ``open``/``io.open``, the ``os``
 functions that take paths (and so ``os.path``, ``pathlib``, ``shutil``, ``glob``), and in the
-job's command line and ``SM_*`` environment values. It covers Python code; native libraries that
-open files themselves (``xgboost.DMatrix("/opt/ml/...")``) and non-Python programs do not see the
-mapping. ``SEEDBED_JOBS_SANDBOX=shim`` forces it; ``namespace`` refuses to fall back.
+job's command line and ``SM_*`` environment values. A shell script that is the job's command
+(``/bin/bash /opt/ml/.../job_driver.sh``, as the SDK's remote-function runner starts) runs from a
+copy with its ``/opt/ml`` paths mapped, and the job's ``USER`` is ``root`` as in a container. It
+covers Python code and that script; native libraries that open files themselves
+(``xgboost.DMatrix("/opt/ml/...")``) and other non-Python programs do not see the mapping.
+``SEEDBED_JOBS_SANDBOX=shim`` forces it; ``namespace`` refuses to fall back.
 """
 
 from __future__ import annotations

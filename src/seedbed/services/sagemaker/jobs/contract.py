@@ -2,6 +2,21 @@
 (:mod:`seedbed.runtime.jobs.container`): the ``/opt/ml`` layout, the config files, the ``SM_*``
 environment, the inputs and outputs to stage, and the command that plays the image.
 
+**No installs.** A job's Python is Seedbed's own interpreter (see :mod:`.images`), so a job must
+never change it, and local jobs must not depend on the internet. Yet containers routinely run
+``pip install``: the SDK's remote-function runner (``@step`` and ``@remote``) always ships a
+requirements file (at least ``sagemaker>=2.256.0,<3``) that its bootstrap installs with
+``pip install -r ... -U``, and framework processors and pre-execution commands do the same. Every
+processing and training job therefore runs with pip configured (:data:`NO_INSTALL_ENV`, applied
+after the request's own Environment) to check, not install: no index (``PIP_NO_INDEX``), no
+configuration files (``PIP_CONFIG_FILE`` is the null device, so no site ``find-links`` either),
+and ``PIP_DRY_RUN``. A requirement the interpreter already satisfies passes as "Requirement
+already satisfied"; one it lacks fails the job with pip's own "No matching distribution found"
+error in the log and the FailureReason. Conda environments (``job_conda_env``, ``.yml``
+dependencies) need a ``conda`` or ``mamba`` on the machine's PATH; without one the job fails with
+the SDK's "Neither conda nor mamba is installed" message, and with one it runs offline
+(``CONDA_OFFLINE``), so only packages already in its cache can be used.
+
 Kept free of heavy imports: it runs in the server process.
 """
 
@@ -18,6 +33,12 @@ from seedbed.services.sagemaker.jobs.images import ImageRuntime
 
 OPT_ML = "/opt/ml"
 _PYTHON = re.compile(r"^python(\d+(\.\d+)?)?$")
+
+#: pip in a job checks requirements against the interpreter and installs nothing (module docstring).
+NO_INSTALL_ENV = {
+    "PIP_NO_INDEX": "1", "PIP_DRY_RUN": "1", "PIP_CONFIG_FILE": os.devnull,
+    "PIP_DISABLE_PIP_VERSION_CHECK": "1", "PIP_NO_INPUT": "1", "CONDA_OFFLINE": "true",
+}
 
 
 class ContractError(Exception):
@@ -101,7 +122,7 @@ def processing(request: dict[str, Any], runtime: ImageRuntime, env: dict[str, st
         "files": {"config/processingjobconfig.json": json.dumps(job_config, default=str)},
         "dirs": dirs, "inputs": inputs, "outputs": outputs,
         "command": pythonize(entrypoint + list(app.get("ContainerArguments") or [])),
-        "env": {**env, **(request.get("Environment") or {})},
+        "env": {**env, **(request.get("Environment") or {}), **NO_INSTALL_ENV},
         "max_runtime": (request.get("StoppingCondition") or {}).get("MaxRuntimeInSeconds") or 86400,
         "resources": res, "instance_count": len(hosts),
     }
@@ -236,7 +257,7 @@ def training(request: dict[str, Any], runtime: ImageRuntime, env: dict[str, str]
     return {
         "kind": "TrainingJob", "name": name, "hosts": host_specs, "files": files, "dirs": dirs, "inputs": inputs,
         "outputs": outputs, "archives": archives, "command": command, "cwd": cwd,
-        "env": {**env, **base_env, **(request.get("Environment") or {})},
+        "env": {**env, **base_env, **(request.get("Environment") or {}), **NO_INSTALL_ENV},
         "max_runtime": (request.get("StoppingCondition") or {}).get("MaxRuntimeInSeconds") or 86400,
         "resources": res, "instance_count": len(hosts), "model_uri": model_uri,
     }

@@ -21,8 +21,12 @@ runs without the container:
 - ``model-monitor``: the Model Monitor analyzer (``sagemaker-model-monitor-analyzer``), played by
   :mod:`seedbed.runtime.monitoring`; a processing job without a ContainerEntrypoint runs it (the
   image's own entry point), as ``DefaultModelMonitor.suggest_baseline`` and monitoring executions do.
+- ``clarify``: the SageMaker Clarify processing image (``sagemaker-clarify-processing``), played by
+  :mod:`seedbed.runtime.clarify`: bias metrics and Kernel SHAP from the job's
+  ``analysis_config.json``, with predictions from a shadow endpoint the job creates and deletes, as
+  ``SageMakerClarifyProcessor`` and pipeline ClarifyCheck steps run it.
 
-Anything else (Spark, Clarify, custom images) has no local runtime: the job fails
+Anything else (Spark, custom images) has no local runtime: the job fails
 with a FailureReason that names the image. ``SEEDBED_JOB_IMAGES`` may add mappings as JSON
 (``{"my-repo": "python"}``, matched on the repository name).
 """
@@ -53,11 +57,13 @@ REPOSITORIES: dict[str, str] = {
     "sagemaker-data-science*": "python",
     "python": "python",
     "sagemaker-model-monitor-analyzer": "model-monitor",
+    "sagemaker-clarify-processing": "clarify",
 }
 
 #: Runtime -> the entry point of its image, for requests that give none.
 ENTRYPOINTS: dict[str, tuple[str, ...]] = {
     "model-monitor": ("python3", "-m", "seedbed.runtime.monitoring"),
+    "clarify": ("python3", "-m", "seedbed.runtime.clarify"),
 }
 
 PICKLE_VERSIONS = ("0.72", "0.90", "1.0-1", "1.2-1")

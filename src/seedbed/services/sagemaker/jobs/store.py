@@ -21,6 +21,7 @@ from sqlalchemy import (
     Table,
     Text,
     and_,
+    func,
     insert,
     select,
     update,
@@ -102,7 +103,8 @@ def list_jobs(
     """One page (``limit + 1`` rows, so the caller sees whether more follow)."""
     query = select(jobs).where(and_(jobs.c.account_id == account, jobs.c.region == region, jobs.c.kind == kind))
     if name_contains:
-        query = query.where(jobs.c.name.contains(name_contains, autoescape=True))
+        # Case-insensitive on both databases (SQLite's LIKE already is; PostgreSQL's is not).
+        query = query.where(func.lower(jobs.c.name).contains(name_contains.lower(), autoescape=True))
     if status:
         query = query.where(jobs.c.status == status)
     if created_after is not None:

@@ -14,15 +14,15 @@ from typing import Any
 import jmespath
 
 JOB_TYPES = {"Processing": "ProcessingJob", "Training": "TrainingJob", "Transform": "TransformJob"}
-CACHEABLE = {"Processing", "Training", "Transform", "Tuning", "AutoML", "EMR"}
+CACHEABLE = {"Processing", "Training", "Transform", "Tuning", "AutoML", "EMR", "QualityCheck", "ClarifyCheck"}
+#: Steps that run a Model Monitor or Clarify job and check drift against a baseline (check_steps).
+CHECK_TYPES = {"QualityCheck", "ClarifyCheck"}
 NOT_BUILT = {
-    "QualityCheck": "QualityCheck steps need SageMaker Model Monitor, which Seedbed does not implement yet.",
-    "ClarifyCheck": "ClarifyCheck steps need SageMaker Clarify and Model Monitor, which Seedbed does not implement yet.",
     "EMR": "EMR steps need Amazon EMR, which Seedbed does not implement (it cannot run a cluster locally).",
     "AutoML": "AutoML steps need SageMaker Autopilot, which Seedbed does not implement yet.",
     "Notebook": "Notebook job steps are not implemented in Seedbed yet.",
 }
-KNOWN_TYPES = {*JOB_TYPES, "Tuning", "Model", "CreateModel", "RegisterModel", "Condition", "Fail", "Lambda", "Callback", *NOT_BUILT}
+KNOWN_TYPES = {*JOB_TYPES, *CHECK_TYPES, "Tuning", "Model", "CreateModel", "RegisterModel", "Condition", "Fail", "Lambda", "Callback", *NOT_BUILT}
 PARAMETER_TYPES = ("String", "Integer", "Float", "Boolean")
 
 #: The cache key attributes of each step type (AWS: "Default cache key attributes by pipeline step type").
@@ -32,6 +32,8 @@ CACHE_ATTRIBUTES = {
                  "Environment", "HyperParameters", "InputDataConfig"),
     "Tuning": ("HyperParameterTuningJobConfig", "TrainingJobDefinition", "TrainingJobDefinitions"),
     "Transform": ("DataProcessing", "Environment", "ModelName", "TransformInput"),
+    "QualityCheck": ("AppSpecification", "Environment", "ProcessingInputs"),
+    "ClarifyCheck": ("AppSpecification", "Environment", "ProcessingInputs"),
 }
 
 
@@ -315,14 +317,57 @@ async def resolve(value: Any, scope: Scope) -> Any:
         else:
             uri = await resolve(spec.get("S3Uri"), scope)
             document = await scope.s3_json(to_text(uri))
-        try:
-            found = jmespath.search(to_text(path), document)
-        except jmespath.exceptions.JMESPathError as exc:
-            raise DefinitionError(f"Std:JsonGet path {path!r} is not valid: {exc}") from None
-        if found is None:
-            raise DefinitionError(f"Std:JsonGet found nothing at {path!r} in the property file.")
-        return found
+        return json_get(document, to_text(path))
     return {k: await resolve(v, scope) for k, v in value.items()}
+
+
+_JSON_STEP = re.compile(r"\.?([A-Za-z_][A-Za-z0-9_\-]*)|\[(\d+)\]|\['((?:[^'\\]|\\.)*)'\]|\[\"((?:[^\"\\]|\\.)*)\"\]")
+
+
+def _json_steps(path: str) -> list[str | int] | None:
+    """A plain path (``a.b[0]``, ``Result['key']``, ``$.a``) as keys and indexes; None when the
+    path uses anything more (filters, projections, functions), which JMESPath then evaluates."""
+    text = path.strip()
+    rooted = text.startswith("$")
+    text = text.removeprefix("$")
+    steps: list[str | int] = []
+    pos = 0
+    while pos < len(text):
+        match = _JSON_STEP.match(text, pos)
+        if match is None or match.end() == pos or (pos == 0 and text.startswith(".") and not rooted):
+            return None
+        name, index, single, double = match.groups()
+        if index is not None:
+            steps.append(int(index))
+        else:
+            quoted = single if single is not None else double
+            steps.append(name if quoted is None else re.sub(r"\\(.)", r"\1", quoted))
+        pos = match.end()
+    return steps if steps else None
+
+
+def json_get(document: Any, path: str) -> Any:
+    """What ``Std:JsonGet`` reads at ``path``. Property files are read with JMESPath-style dotted
+    paths (``regression_metrics.mse.value``); ``@step`` delayed returns with bracketed keys and
+    indexes (``Result['rows']``, ``Result[1]``), which JMESPath does not parse, so plain paths are
+    walked directly and anything richer goes to JMESPath."""
+    steps = _json_steps(path)
+    if steps is not None:
+        value = document
+        for step in steps:
+            if (isinstance(step, int) and isinstance(value, list) and step < len(value)) or (
+                    isinstance(step, str) and isinstance(value, dict) and step in value):
+                value = value[step]
+            else:
+                raise DefinitionError(f"Std:JsonGet found nothing at {path!r} in the JSON document.")
+        return value
+    try:
+        found = jmespath.search(path, document)
+    except jmespath.exceptions.JMESPathError as exc:
+        raise DefinitionError(f"Std:JsonGet path {path!r} is not valid: {exc}") from None
+    if found is None:
+        raise DefinitionError(f"Std:JsonGet found nothing at {path!r} in the JSON document.")
+    return found
 
 
 async def _get(path: str, scope: Scope) -> Any:

@@ -457,6 +457,10 @@ class ExecutionRunner:
             await self._job_step(step, resuming)
         elif step.type == "Tuning":
             await self._tuning_step(step)
+        elif step.type in defn.CHECK_TYPES:
+            from seedbed.services.sagemaker.pipelines import check_steps
+
+            await check_steps.run(self, step, resuming)
         elif step.type == "Condition":
             outcome = True
             for condition in step.arguments.get("Conditions") or []:
@@ -496,19 +500,29 @@ class ExecutionRunner:
 
     async def _job_step(self, step: defn.Step, resuming: bool) -> None:
         kind = defn.JOB_TYPES[step.type]
+        described = await self.run_job(step, kind, resuming)
+        if described is not None:
+            self._succeed(step, self.job_metadata(kind, described), described)
+
+    async def run_job(self, step: defn.Step, kind: str, resuming: bool,
+                      prepare: Callable[[dict[str, Any]], Awaitable[dict[str, Any]]] | None = None) -> dict[str, Any] | None:
+        """Run the job the step's Arguments describe (``prepare`` may add to the request) and wait
+        for it: its description once Completed, or None when a cached earlier run was taken (the
+        step has then succeeded already). A job that did not complete fails the step."""
         row = self.journal[step.name]
         job = row.job or {}
         if resuming and job.get("name"):
             described = await self.jobs.describe(kind, job["name"], self.row.region, self.row.account_id)
             if described is not None:
-                await self._finish_job(step, kind, job["name"], described)
-                return
+                return await self._finish_job(kind, job["name"], described)
         arguments = await defn.resolve(step.arguments, self.scope)
         if not isinstance(arguments, dict):
             raise StepFailure(f"The Arguments of step {step.name} must be an object.")
         key = self._cache_key(step, arguments) if step.cache_enabled else None
         if key is not None and self._cache_hit(step, key):
-            return
+            return None
+        if prepare is not None:
+            arguments = await prepare(arguments)
         name = job.get("name") if resuming and job.get("name") else job_name(self.row.execution_id, step.name)
         arguments[f"{kind}Name"] = name
         self._write_step(step.name, job={"kind": kind, "name": name}, cache_key=key)
@@ -520,23 +534,38 @@ class ExecutionRunner:
         metadata = {kind: {"Arn": arns.sagemaker(self.row.account_id, self.row.region, _arn_type(kind), name)}}
         self._write_step(step.name, metadata=metadata)
         described = await self.jobs.wait(kind, name, self.row.region, self.row.account_id)
-        await self._finish_job(step, kind, name, described)
+        return await self._finish_job(kind, name, described)
 
-    async def _finish_job(self, step: defn.Step, kind: str, name: str, described: dict[str, Any]) -> None:
+    def succeed(self, step: defn.Step, metadata: dict[str, Any], properties: dict[str, Any]) -> None:
+        """Mark ``step`` Succeeded with its metadata and properties (for step modules)."""
+        self._succeed(step, metadata, properties)
+
+    async def s3_json(self, uri: str) -> Any:
+        """The JSON document at an s3:// URI, read as the pipeline's role (for step modules)."""
+        return await self._s3_json(uri)
+
+    def job_metadata(self, kind: str, described: dict[str, Any]) -> dict[str, Any]:
+        name = described.get(f"{kind}Name") or ""
+        return {kind: {"Arn": described.get(f"{kind}Arn") or arns.sagemaker(self.row.account_id, self.row.region, _arn_type(kind), name)}}
+
+    async def _finish_job(self, kind: str, name: str, described: dict[str, Any]) -> dict[str, Any]:
         if described.get(f"{kind}Status") not in JOB_TERMINAL:
             described = await self.jobs.wait(kind, name, self.row.region, self.row.account_id)
         status = described.get(f"{kind}Status")
-        metadata = {kind: {"Arn": described.get(f"{kind}Arn") or arns.sagemaker(self.row.account_id, self.row.region, _arn_type(kind), name)}}
         if status != "Completed":
+            metadata = {kind: {"Arn": described.get(f"{kind}Arn") or arns.sagemaker(self.row.account_id, self.row.region, _arn_type(kind), name)}}
             reason = described.get("FailureReason") or f"{kind} {name} ended {status}."
             raise StepFailure(f"{kind} {name} {status.lower() if status else 'failed'}: {reason}" if status else reason,
                               _failure_type(reason), metadata)
-        self._succeed(step, metadata, described)
+        return described
 
     async def _tuning_step(self, step: defn.Step) -> None:
-        """Hyperparameter tuning, run here as a sequence of training jobs with hyperparameters
-        sampled from the ranges (random sampling for every strategy; a local stand-in for the
-        tuning service)."""
+        """Hyperparameter tuning, run here as training jobs with hyperparameters sampled from the
+        ranges (random sampling for every strategy; a local stand-in for the tuning service, which
+        Seedbed does not offer as an API), at most ``MaxParallelTrainingJobs`` at a time. The step's
+        properties are what DescribeHyperParameterTuningJob and ListTrainingJobsForHyperParameter
+        TuningJob would answer; ``TrainingJobSummaries`` is ordered best first, as
+        ``TuningStep.get_top_model_s3_uri`` expects."""
         arguments = await defn.resolve(step.arguments, self.scope)
         key = self._cache_key(step, arguments) if step.cache_enabled else None
         if key is not None and self._cache_hit(step, key):
@@ -547,53 +576,91 @@ class ExecutionRunner:
         metric, goal = objective.get("MetricName"), objective.get("Type", "Minimize")
         limits = config.get("ResourceLimits") or {}
         trials = max(1, int(limits.get("MaxNumberOfTrainingJobs") or 1))
+        parallel = max(1, int(limits.get("MaxParallelTrainingJobs") or 1))
         ranges = definition.get("HyperParameterRanges") or config.get("ParameterRanges") or {}
         rng = random.Random(config.get("RandomSeed", self.row.execution_id))
         tuning_name = job_name(self.row.execution_id, step.name)[:32].rstrip("-")
         tuning_arn = arns.sagemaker(self.row.account_id, self.row.region, "hyper-parameter-tuning-job", tuning_name)
-        self._write_step(step.name, metadata={"TuningJob": {"Arn": tuning_arn}}, cache_key=key)
-        summaries = []
+        metadata = {"TuningJob": {"Arn": tuning_arn}}
+        self._write_step(step.name, metadata=metadata, cache_key=key, job={"kind": "HyperParameterTuningJob", "name": tuning_name})
+        created = now()
+        plan = []
         for index in range(trials):
-            hps = dict(definition.get("StaticHyperParameters") or {})
             tuned = _sample(ranges, rng)
-            hps.update(tuned)
             name = f"{tuning_name}-{index + 1:03d}-{ids.alnum_lower(8)}"[:63]
             request = {
                 "TrainingJobName": name, "AlgorithmSpecification": definition.get("AlgorithmSpecification"),
                 "RoleArn": definition.get("RoleArn"), "InputDataConfig": definition.get("InputDataConfig"),
-                "OutputDataConfig": definition.get("OutputDataConfig"), "ResourceConfig": definition.get("ResourceConfig"),
+                "OutputDataConfig": definition.get("OutputDataConfig"), "ResourceConfig": _trial_resources(definition),
                 "StoppingCondition": definition.get("StoppingCondition") or {"MaxRuntimeInSeconds": 86400},
-                "HyperParameters": hps,
+                "HyperParameters": {**(definition.get("StaticHyperParameters") or {}), **tuned},
+                **{k: definition.get(k) for k in _TRIAL_PASSED},
             }
-            request = {k: v for k, v in request.items() if v is not None}
-            self._write_step(step.name, job={"kind": "TrainingJob", "name": name})
-            try:
-                await self.jobs.create(self.principal, "TrainingJob", request, self.row.region, self.row.account_id)
-            except ServiceError as exc:
-                raise _service_failure(exc) from None
-            described = await self.jobs.wait("TrainingJob", name, self.row.region, self.row.account_id)
-            value = None
-            for item in described.get("FinalMetricDataList") or []:
-                if item.get("MetricName") == metric:
-                    value = item.get("Value")
+            plan.append((tuned, {k: v for k, v in request.items() if v is not None}))
+        gate = asyncio.Semaphore(parallel)
+        running: set[str] = set()
+
+        async def trial(tuned: dict[str, str], request: dict[str, Any]) -> dict[str, Any]:
+            name = request["TrainingJobName"]
+            async with gate:
+                try:
+                    await self.jobs.create(self.principal, "TrainingJob", request, self.row.region, self.row.account_id)
+                except ServiceError as exc:
+                    failure = _service_failure(exc)
+                    failure.metadata = metadata
+                    raise failure from None
+                running.add(name)
+                try:
+                    described = await self.jobs.wait("TrainingJob", name, self.row.region, self.row.account_id)
+                finally:
+                    running.discard(name)
             summary = {
                 "TrainingJobName": name, "TrainingJobArn": described.get("TrainingJobArn"),
                 "TrainingJobStatus": described.get("TrainingJobStatus"), "TunedHyperParameters": tuned,
-                "CreationTime": described.get("CreationTime"),
+                "CreationTime": described.get("CreationTime"), "TrainingStartTime": described.get("TrainingStartTime"),
+                "TrainingEndTime": described.get("TrainingEndTime"), "TuningJobName": tuning_name,
             }
+            if described.get("FailureReason"):
+                summary["FailureReason"] = described["FailureReason"]
+            value = next((m.get("Value") for m in described.get("FinalMetricDataList") or [] if m.get("MetricName") == metric), None)
             if value is not None:
                 summary["FinalHyperParameterTuningJobObjectiveMetric"] = {"MetricName": metric, "Value": value, "Type": goal}
-            summaries.append(summary)
+                summary["ObjectiveStatus"] = "Succeeded"
+            else:
+                summary["ObjectiveStatus"] = "Failed" if described.get("TrainingJobStatus") == "Completed" else "Pending"
+            return {k: v for k, v in summary.items() if v is not None}
+
+        tasks = [asyncio.ensure_future(trial(tuned, request)) for tuned, request in plan]
+        try:
+            summaries = list(await asyncio.gather(*tasks))
+        except BaseException:
+            # Stopping the execution (or a failed create) ends the trials still running.
+            stopping = list(running)
+            for task in tasks:
+                task.cancel()
+            for name in stopping:
+                await asyncio.shield(self.jobs.stop("TrainingJob", name, self.row.region, self.row.account_id))
+            raise
         scored = [s for s in summaries if s["TrainingJobStatus"] == "Completed" and "FinalHyperParameterTuningJobObjectiveMetric" in s]
         if not scored:
-            raise StepFailure(f"No training job of the tuning step reported the objective metric {metric}.")
+            reasons = "; ".join(f"{s['TrainingJobName']}: {s.get('FailureReason') or s['TrainingJobStatus']}" for s in summaries)
+            raise StepFailure(f"No training job of tuning job {tuning_name} reported the objective metric {metric} ({reasons})."[:1024],
+                              metadata=metadata)
         scored.sort(key=lambda s: s["FinalHyperParameterTuningJobObjectiveMetric"]["Value"], reverse=goal == "Maximize")
         ordered = scored + [s for s in summaries if s not in scored]
+        statuses = [s["TrainingJobStatus"] for s in summaries]
         properties = {
             "HyperParameterTuningJobName": tuning_name, "HyperParameterTuningJobArn": tuning_arn,
-            "HyperParameterTuningJobStatus": "Completed", "BestTrainingJob": scored[0], "TrainingJobSummaries": ordered,
+            "HyperParameterTuningJobConfig": config, "TrainingJobDefinition": definition,
+            "HyperParameterTuningJobStatus": "Completed", "CreationTime": created, "HyperParameterTuningEndTime": now(),
+            "TrainingJobStatusCounters": {
+                "Completed": statuses.count("Completed"), "InProgress": 0, "RetryableError": 0,
+                "NonRetryableError": statuses.count("Failed"), "Stopped": statuses.count("Stopped"),
+            },
+            "ObjectiveStatusCounters": {"Succeeded": len(scored), "Pending": 0, "Failed": len(summaries) - len(scored)},
+            "BestTrainingJob": scored[0], "TrainingJobSummaries": ordered,
         }
-        self._succeed(step, {"TuningJob": {"Arn": tuning_arn}}, properties)
+        self._succeed(step, metadata, properties)
 
     async def _model_step(self, step: defn.Step) -> None:
         arguments = await defn.resolve(step.arguments, self.scope)
@@ -754,6 +821,27 @@ def _seconds(text: Any, default: float) -> float:
             return float(text)
         except ValueError:
             return default
+
+
+#: Members of a tuning job's training job definition that its training jobs take as they are.
+_TRIAL_PASSED = ("CheckpointConfig", "Environment", "VpcConfig", "EnableNetworkIsolation",
+                 "EnableInterContainerTrafficEncryption", "EnableManagedSpotTraining", "RetryStrategy")
+
+
+def _trial_resources(definition: dict[str, Any]) -> dict[str, Any] | None:
+    """A trial's ResourceConfig: the definition's own, or its HyperParameterTuningResourceConfig
+    (what current SDKs write), whose first InstanceConfigs entry stands in for the list."""
+    if definition.get("ResourceConfig"):
+        return definition["ResourceConfig"]
+    tuning = definition.get("HyperParameterTuningResourceConfig")
+    if not tuning:
+        return None
+    first = (tuning.get("InstanceConfigs") or [{}])[0]
+    out = {"InstanceType": tuning.get("InstanceType") or first.get("InstanceType"),
+           "InstanceCount": tuning.get("InstanceCount") or first.get("InstanceCount") or 1,
+           "VolumeSizeInGB": tuning.get("VolumeSizeInGB") or first.get("VolumeSizeInGB") or 30,
+           "VolumeKmsKeyId": tuning.get("VolumeKmsKeyId")}
+    return {k: v for k, v in out.items() if v is not None}
 
 
 def _sample(ranges: dict[str, Any], rng: random.Random) -> dict[str, str]:

@@ -29,7 +29,6 @@ from seedbed.services.sagemaker.store import NAME
 from seedbed.state import columns
 from seedbed.state.db import metadata
 
-
 _ts = columns.timestamp
 
 
