@@ -43,6 +43,19 @@ def test_template_to_production_predictions(tmp_path) -> None:  # type: ignore[n
         stop_server(server)
 
 
+def _schedule(sm, name: str, timeout: float = 60) -> dict:  # type: ignore[no-untyped-def]
+    """The schedule, once the stage's stack has made it: the flow ends at the first prediction,
+    which the endpoint can answer while its stack is still creating the schedule beside it."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return sm.describe_monitoring_schedule(MonitoringScheduleName=name)
+        except sm.exceptions.ResourceNotFound:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
+
+
 def test_monitor_template_captures_data_and_schedules_monitors(tmp_path) -> None:  # type: ignore[no-untyped-def]
     server = start_server(tmp_path / "data")
     try:
@@ -59,7 +72,7 @@ def test_monitor_template_captures_data_and_schedules_monitors(tmp_path) -> None
         for stage in ("staging", "prod"):
             endpoint = sm.describe_endpoint(EndpointName=f"abalone-mon-{stage}")
             assert endpoint["DataCaptureConfig"]["EnableCapture"] is True
-            schedule = sm.describe_monitoring_schedule(MonitoringScheduleName=f"abalone-mon-{stage}-data-quality")
+            schedule = _schedule(sm, f"abalone-mon-{stage}-data-quality")
             assert schedule["MonitoringScheduleStatus"] == "Scheduled"
             assert schedule["MonitoringScheduleConfig"]["ScheduleConfig"]["ScheduleExpression"] == "cron(0 * ? * * *)"
         bucket = f"sagemaker-project-{result.project_id}"

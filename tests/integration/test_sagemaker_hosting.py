@@ -405,7 +405,7 @@ def test_canary_rolls_back_when_an_alarm_fires(server: LiveServer, setup) -> Non
     row = _csv(setup["boosters"][1][1][:1])
     old = _score(rt, name, row)
     deployment = {"BlueGreenUpdatePolicy": {
-        "TrafficRoutingConfiguration": {"Type": "CANARY", "WaitIntervalInSeconds": 3,
+        "TrafficRoutingConfiguration": {"Type": "CANARY", "WaitIntervalInSeconds": 30,
                                         "CanarySize": {"Type": "CAPACITY_PERCENT", "Value": 50}},
         "TerminationWaitInSeconds": 0},
         "AutoRollbackConfiguration": {"Alarms": [{"AlarmName": alarm}]}}
@@ -449,4 +449,26 @@ def test_async_inference_writes_results_to_s3(server: LiveServer, setup) -> None
             assert time.monotonic() < deadline
             time.sleep(0.2)
     assert np.allclose([float(v) for v in body.decode().split(",")], booster.predict(xgb.DMatrix(x[:4])), rtol=1e-5)
+    sm.delete_endpoint(EndpointName=name)
+
+
+def test_endpoint_state_change_events_match_rules_written_for_aws(server: LiveServer, setup) -> None:  # type: ignore[no-untyped-def]
+    """Rules in AWS's own templates match ``"EndpointStatus": ["IN_SERVICE"]`` (upper snake case)."""
+    sm, events, logs = server.client("sagemaker"), server.client("events"), server.client("logs")
+    name = f"ep-{setup['suffix']}-ev"
+    group = f"/aws/events/{name}"
+    logs.create_log_group(logGroupName=group)
+    events.put_rule(Name=f"{name}-in-service", EventPattern=json.dumps({
+        "source": ["aws.sagemaker"], "detail-type": ["SageMaker Endpoint State Change"],
+        "detail": {"EndpointName": [name], "EndpointStatus": ["IN_SERVICE"]}}))
+    events.put_targets(Rule=f"{name}-in-service", Targets=[{
+        "Id": "log", "Arn": f"arn:aws:logs:{server.region}:000000000000:log-group:{group}"}])
+    sm.create_endpoint(EndpointName=name, EndpointConfigName=_deploy(sm, setup, name, 1))
+    _wait(sm, name)
+    deadline = time.monotonic() + 30
+    while not (found := logs.filter_log_events(logGroupName=group)["events"]):
+        assert time.monotonic() < deadline, "no IN_SERVICE event reached the rule's target"
+        time.sleep(0.25)
+    detail = json.loads(found[0]["message"])["detail"]
+    assert detail["EndpointName"] == name and detail["EndpointStatus"] == "IN_SERVICE"
     sm.delete_endpoint(EndpointName=name)

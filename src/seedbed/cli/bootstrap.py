@@ -47,7 +47,10 @@ BUNDLES: dict[str, tuple[str, ...]] = {
     "bootstrap/GitRepositorySeedCodeCheckinCodeBuildProject-v1.1.zip": ("git-seedcode-checkin",),
     "toolchain/model-building-workflow-v1.0.zip": ("model-build",),
     "toolchain/model-building-workflow-jenkins-v1.0.zip": ("model-build",),
-    "toolchain/model-building-workflow-mm-clarify-v1.0.zip": ("model-build",),
+    # The monitored build is the plain one plus an overlay (its buildspec runs the pipeline that
+    # adds Model Monitor and Clarify check steps and registers their baselines).
+    "toolchain/model-building-workflow-mm-clarify-v1.0.zip": ("model-build", "model-build-monitored"),
+    "toolchain/model-monitor-workflow-v1.0.zip": ("model-monitor",),
     "toolchain/mpg-deployment-config-v1.0.zip": ("model-deploy",),
     "toolchain/mpg-deployment-config-v1.1.zip": ("model-deploy",),
     "toolchain/mpg-deployment-config-jenkins-v1.0.zip": ("model-deploy",),

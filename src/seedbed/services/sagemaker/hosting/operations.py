@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+import re
 from datetime import datetime
 from typing import Any
 
@@ -771,7 +772,8 @@ class HostingOperations:
         detail: dict[str, Any] = {
             "EndpointName": row.name, "EndpointArn": row.arn, "EndpointConfigName": row.config_name,
             "ProductionVariants": [self._hs_variant_out(v) for v in row.state.get("variants") or []],
-            "EndpointStatus": status or row.status,
+            # The event spells the status in upper snake case ("IN_SERVICE"), unlike the API.
+            "EndpointStatus": re.sub(r"(?<!^)(?=[A-Z])", "_", status or row.status).upper(),
             "CreationTime": _epoch_ms(store.aware(row.created)),
             "LastModifiedTime": _epoch_ms(store.aware(row.modified)),
             "Tags": tags,
