@@ -2,7 +2,8 @@
 
 Domains and user profiles (:mod:`.domains`), tags on every SageMaker ARN (:mod:`.tags`), projects
 from S3 templates (:mod:`.projects`, with the template catalog in :mod:`.catalog`), the model
-registry (:mod:`.registry`), processing/training/transform jobs (:mod:`.jobs`), pipelines
+registry (:mod:`.registry`), processing/training/transform jobs (:mod:`.jobs`), hyperparameter
+tuning jobs (:mod:`.tuning`), pipelines
 (:mod:`.pipelines`), hosting (:mod:`.hosting`), code repositories (:mod:`.coderepos`) and model
 monitoring (:mod:`.monitoring`). Each area
 is a package with its operations mixin, its own tables and its CloudFormation resource types.
@@ -23,6 +24,7 @@ from seedbed.services.sagemaker.pipelines.operations import PipelineOperations
 from seedbed.services.sagemaker.projects import ProjectOperations
 from seedbed.services.sagemaker.registry.operations import ModelRegistryOperations
 from seedbed.services.sagemaker.tags import TagOperations
+from seedbed.services.sagemaker.tuning.operations import TuningOperations
 
 
 class SageMakerProvider(
@@ -31,6 +33,7 @@ class SageMakerProvider(
     ProjectOperations,
     ModelRegistryOperations,
     JobOperations,
+    TuningOperations,
     PipelineOperations,
     HostingOperations,
     CodeRepositoryOperations,
@@ -57,6 +60,7 @@ class SageMakerProvider(
         self._resumed = True
         await self.resume_projects()
         await self.resume_jobs()
+        await self.resume_tuning()
         await self.resume_pipelines()
         await self.resume_hosting()
         await self.resume_registry()

@@ -481,7 +481,7 @@ class JobOperations:
         """Jobs a crashed or stopped server left running: marked Failed, or run again by policy."""
         policy = getattr(self.backend.settings, "jobs_on_restart", None) or os.environ.get("SEEDBED_JOBS_ON_RESTART") or "fail"
         with self.backend.db.connect() as conn:
-            rows = store.active_jobs(conn)
+            rows = store.active_jobs(conn)  # training jobs of tuning jobs too; the tuning rows resume apart
         state = self._jobs()
         for row in rows:
             if row.arn in state.tasks:
@@ -530,6 +530,8 @@ class JobOperations:
                     algo = dict(out["AlgorithmSpecification"])
                     algo.setdefault("MetricDefinitions", xgboost_definitions())
                     out["AlgorithmSpecification"] = algo
+            if details.get("tuning_job_arn"):
+                out["TuningJobArn"] = details["tuning_job_arn"]
             out.setdefault("EnableNetworkIsolation", False)
             out.setdefault("EnableInterContainerTrafficEncryption", False)
             out.setdefault("EnableManagedSpotTraining", False)

@@ -1,7 +1,7 @@
-"""The jobs' table: one row per processing, training or transform job, journaled so a restarted
-server knows which jobs were running when it stopped.
+"""The jobs' table: one row per processing, training, transform or hyperparameter tuning job,
+journaled so a restarted server knows which jobs were running when it stopped.
 
-Only :mod:`seedbed.services.sagemaker.jobs` touches it.
+Only :mod:`seedbed.services.sagemaker.jobs` and :mod:`seedbed.services.sagemaker.tuning` touch it.
 """
 
 from __future__ import annotations
@@ -34,6 +34,8 @@ __all__ = ["aware", "jobs", "now"]
 
 #: Kinds as the pipeline interpreter and wait_for_job name them.
 KINDS = ("ProcessingJob", "TrainingJob", "TransformJob")
+#: The kind of a hyperparameter tuning job's row (its trials are TrainingJob rows).
+TUNING = "Tuning"
 ACTIVE = ("InProgress", "Stopping")
 TERMINAL = ("Completed", "Failed", "Stopped")
 
@@ -43,7 +45,7 @@ jobs = Table(
     Column("arn", String(512), primary_key=True),
     Column("account_id", String(12), nullable=False),
     Column("region", String(32), nullable=False),
-    #: ProcessingJob, TrainingJob or TransformJob.
+    #: ProcessingJob, TrainingJob, TransformJob or Tuning.
     Column("kind", String(16), nullable=False),
     Column("name", NAME, nullable=False),
     Column("status", String(16), nullable=False),
@@ -79,8 +81,8 @@ def update_job(conn: Connection, arn: str, **values: Any) -> None:
     conn.execute(update(jobs).where(jobs.c.arn == arn).values(**values))
 
 
-def active_jobs(conn: Connection) -> list[Row]:
-    return list(conn.execute(select(jobs).where(jobs.c.status.in_(ACTIVE))))
+def active_jobs(conn: Connection, kinds: tuple[str, ...] = KINDS) -> list[Row]:
+    return list(conn.execute(select(jobs).where(jobs.c.status.in_(ACTIVE), jobs.c.kind.in_(kinds))))
 
 
 def list_jobs(

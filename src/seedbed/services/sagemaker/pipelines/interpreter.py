@@ -16,7 +16,6 @@ import asyncio
 import hashlib
 import json
 import logging
-import random
 import secrets
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
@@ -35,6 +34,7 @@ EXECUTION_EVENT = "SageMaker Model Building Pipeline Execution Status Change"
 STEP_EVENT = "SageMaker Model Building Pipeline Execution Step Status Change"
 TERMINAL = ("Succeeded", "Failed", "Stopped")
 JOB_TERMINAL = ("Completed", "Failed", "Stopped")
+TUNING_KIND = "HyperParameterTuningJob"
 DEFAULT_PARALLELISM = 50
 SAGEMAKER_PRINCIPAL = "sagemaker.amazonaws.com"
 
@@ -55,11 +55,15 @@ def jsonable(value: Any) -> Any:
     return value
 
 
-def job_name(execution_id: str, step: str) -> str:
-    """``pipelines-<execution id>-<step>-<random>``, within the 63 characters job names allow."""
-    cleaned = "".join(c if c.isalnum() else "-" for c in step).strip("-")[:29].strip("-") or "step"
+def job_name(execution_id: str, step: str, kind: str = "") -> str:
+    """``pipelines-<execution id>-<step>-<random>``, within the 63 characters job names allow;
+    ``<execution id>-<step>-<random>`` in the 32 of a tuning job's name."""
+    short = kind == TUNING_KIND
+    cleaned = "".join(c if c.isalnum() else "-" for c in step).strip("-")[:10 if short else 29].strip("-") or "step"
     while "--" in cleaned:
         cleaned = cleaned.replace("--", "-")
+    if short:
+        return f"{execution_id}-{cleaned}-{ids.alnum_lower(6)}"[:32]
     return f"pipelines-{execution_id}-{cleaned}-{ids.alnum_lower(10)}"
 
 
@@ -101,9 +105,14 @@ class SageMakerJobs:
             raise
 
     async def wait(self, kind: str, name: str, region: str, account: str) -> dict[str, Any]:
-        waiter = getattr(self.provider, "wait_for_job", None)
-        if waiter is not None:
-            await waiter(account, region, kind, name)
+        if kind == TUNING_KIND:
+            waiter = getattr(self.provider, "wait_for_tuning_job", None)
+            if waiter is not None:
+                await waiter(account, region, name)
+        else:
+            waiter = getattr(self.provider, "wait_for_job", None)
+            if waiter is not None:
+                await waiter(account, region, kind, name)
         delay = 0.05
         while True:
             described = await self.describe(kind, name, region, account)
@@ -439,7 +448,7 @@ class ExecutionRunner:
     async def _stop_step(self, step: defn.Step) -> None:
         row = self.journal.get(step.name)
         job = (row.job or {}) if row is not None else {}
-        if job.get("kind") in ("ProcessingJob", "TrainingJob", "TransformJob"):
+        if job.get("kind") in ("ProcessingJob", "TrainingJob", "TransformJob", TUNING_KIND):
             await self.jobs.stop(job["kind"], job["name"], self.row.region, self.row.account_id)
         self._write_step(step.name, status="Stopped", ended=now())
         await self._emit_step(step, "Executing", "Stopped")
@@ -456,7 +465,7 @@ class ExecutionRunner:
         if step.type in defn.JOB_TYPES:
             await self._job_step(step, resuming)
         elif step.type == "Tuning":
-            await self._tuning_step(step)
+            await self._tuning_step(step, resuming)
         elif step.type in defn.CHECK_TYPES:
             from seedbed.services.sagemaker.pipelines import check_steps
 
@@ -523,7 +532,7 @@ class ExecutionRunner:
             return None
         if prepare is not None:
             arguments = await prepare(arguments)
-        name = job.get("name") if resuming and job.get("name") else job_name(self.row.execution_id, step.name)
+        name = job.get("name") if resuming and job.get("name") else job_name(self.row.execution_id, step.name, kind)
         arguments[f"{kind}Name"] = name
         self._write_step(step.name, job={"kind": kind, "name": name}, cache_key=key)
         try:
@@ -531,7 +540,7 @@ class ExecutionRunner:
         except ServiceError as exc:
             raise _service_failure(exc) from None
         # Shown once the job exists, so a caller who reads the ARN can describe (or stop) it.
-        metadata = {kind: {"Arn": arns.sagemaker(self.row.account_id, self.row.region, _arn_type(kind), name)}}
+        metadata = {_metadata_key(kind): {"Arn": arns.sagemaker(self.row.account_id, self.row.region, _arn_type(kind), name)}}
         self._write_step(step.name, metadata=metadata)
         described = await self.jobs.wait(kind, name, self.row.region, self.row.account_id)
         return await self._finish_job(kind, name, described)
@@ -546,121 +555,40 @@ class ExecutionRunner:
 
     def job_metadata(self, kind: str, described: dict[str, Any]) -> dict[str, Any]:
         name = described.get(f"{kind}Name") or ""
-        return {kind: {"Arn": described.get(f"{kind}Arn") or arns.sagemaker(self.row.account_id, self.row.region, _arn_type(kind), name)}}
+        return {_metadata_key(kind): {"Arn": described.get(f"{kind}Arn") or arns.sagemaker(self.row.account_id, self.row.region, _arn_type(kind), name)}}
 
     async def _finish_job(self, kind: str, name: str, described: dict[str, Any]) -> dict[str, Any]:
         if described.get(f"{kind}Status") not in JOB_TERMINAL:
             described = await self.jobs.wait(kind, name, self.row.region, self.row.account_id)
         status = described.get(f"{kind}Status")
         if status != "Completed":
-            metadata = {kind: {"Arn": described.get(f"{kind}Arn") or arns.sagemaker(self.row.account_id, self.row.region, _arn_type(kind), name)}}
+            metadata = self.job_metadata(kind, described)
             reason = described.get("FailureReason") or f"{kind} {name} ended {status}."
             raise StepFailure(f"{kind} {name} {status.lower() if status else 'failed'}: {reason}" if status else reason,
                               _failure_type(reason), metadata)
         return described
 
-    async def _tuning_step(self, step: defn.Step) -> None:
-        """Hyperparameter tuning, run here as training jobs with hyperparameters sampled from the
-        ranges (random sampling for every strategy; a local stand-in for the tuning service, which
-        Seedbed does not offer as an API), at most ``MaxParallelTrainingJobs`` at a time. The step's
-        properties are what DescribeHyperParameterTuningJob and ListTrainingJobsForHyperParameter
-        TuningJob would answer; ``TrainingJobSummaries`` is ordered best first, as
+    async def _tuning_step(self, step: defn.Step, resuming: bool) -> None:
+        """A hyperparameter tuning job through CreateHyperParameterTuningJob. The step's
+        properties are what DescribeHyperParameterTuningJob answers plus the trials as
+        ListTrainingJobsForHyperParameterTuningJob lists them, best first, as
         ``TuningStep.get_top_model_s3_uri`` expects."""
-        arguments = await defn.resolve(step.arguments, self.scope)
-        key = self._cache_key(step, arguments) if step.cache_enabled else None
-        if key is not None and self._cache_hit(step, key):
+        described = await self.run_job(step, TUNING_KIND, resuming)
+        if described is None:
             return
-        config = arguments.get("HyperParameterTuningJobConfig") or {}
-        definition = arguments.get("TrainingJobDefinition") or (arguments.get("TrainingJobDefinitions") or [{}])[0]
-        objective = config.get("HyperParameterTuningJobObjective") or definition.get("TuningObjective") or {}
-        metric, goal = objective.get("MetricName"), objective.get("Type", "Minimize")
-        limits = config.get("ResourceLimits") or {}
-        trials = max(1, int(limits.get("MaxNumberOfTrainingJobs") or 1))
-        parallel = max(1, int(limits.get("MaxParallelTrainingJobs") or 1))
-        ranges = definition.get("HyperParameterRanges") or config.get("ParameterRanges") or {}
-        rng = random.Random(config.get("RandomSeed", self.row.execution_id))
-        tuning_name = job_name(self.row.execution_id, step.name)[:32].rstrip("-")
-        tuning_arn = arns.sagemaker(self.row.account_id, self.row.region, "hyper-parameter-tuning-job", tuning_name)
-        metadata = {"TuningJob": {"Arn": tuning_arn}}
-        self._write_step(step.name, metadata=metadata, cache_key=key, job={"kind": "HyperParameterTuningJob", "name": tuning_name})
-        created = now()
-        plan = []
-        for index in range(trials):
-            tuned = _sample(ranges, rng)
-            name = f"{tuning_name}-{index + 1:03d}-{ids.alnum_lower(8)}"[:63]
-            request = {
-                "TrainingJobName": name, "AlgorithmSpecification": definition.get("AlgorithmSpecification"),
-                "RoleArn": definition.get("RoleArn"), "InputDataConfig": definition.get("InputDataConfig"),
-                "OutputDataConfig": definition.get("OutputDataConfig"), "ResourceConfig": _trial_resources(definition),
-                "StoppingCondition": definition.get("StoppingCondition") or {"MaxRuntimeInSeconds": 86400},
-                "HyperParameters": {**(definition.get("StaticHyperParameters") or {}), **tuned},
-                **{k: definition.get(k) for k in _TRIAL_PASSED},
-            }
-            plan.append((tuned, {k: v for k, v in request.items() if v is not None}))
-        gate = asyncio.Semaphore(parallel)
-        running: set[str] = set()
-
-        async def trial(tuned: dict[str, str], request: dict[str, Any]) -> dict[str, Any]:
-            name = request["TrainingJobName"]
-            async with gate:
-                try:
-                    await self.jobs.create(self.principal, "TrainingJob", request, self.row.region, self.row.account_id)
-                except ServiceError as exc:
-                    failure = _service_failure(exc)
-                    failure.metadata = metadata
-                    raise failure from None
-                running.add(name)
-                try:
-                    described = await self.jobs.wait("TrainingJob", name, self.row.region, self.row.account_id)
-                finally:
-                    running.discard(name)
-            summary = {
-                "TrainingJobName": name, "TrainingJobArn": described.get("TrainingJobArn"),
-                "TrainingJobStatus": described.get("TrainingJobStatus"), "TunedHyperParameters": tuned,
-                "CreationTime": described.get("CreationTime"), "TrainingStartTime": described.get("TrainingStartTime"),
-                "TrainingEndTime": described.get("TrainingEndTime"), "TuningJobName": tuning_name,
-            }
-            if described.get("FailureReason"):
-                summary["FailureReason"] = described["FailureReason"]
-            value = next((m.get("Value") for m in described.get("FinalMetricDataList") or [] if m.get("MetricName") == metric), None)
-            if value is not None:
-                summary["FinalHyperParameterTuningJobObjectiveMetric"] = {"MetricName": metric, "Value": value, "Type": goal}
-                summary["ObjectiveStatus"] = "Succeeded"
-            else:
-                summary["ObjectiveStatus"] = "Failed" if described.get("TrainingJobStatus") == "Completed" else "Pending"
-            return {k: v for k, v in summary.items() if v is not None}
-
-        tasks = [asyncio.ensure_future(trial(tuned, request)) for tuned, request in plan]
-        try:
-            summaries = list(await asyncio.gather(*tasks))
-        except BaseException:
-            # Stopping the execution (or a failed create) ends the trials still running.
-            stopping = list(running)
-            for task in tasks:
-                task.cancel()
-            for name in stopping:
-                await asyncio.shield(self.jobs.stop("TrainingJob", name, self.row.region, self.row.account_id))
-            raise
-        scored = [s for s in summaries if s["TrainingJobStatus"] == "Completed" and "FinalHyperParameterTuningJobObjectiveMetric" in s]
-        if not scored:
-            reasons = "; ".join(f"{s['TrainingJobName']}: {s.get('FailureReason') or s['TrainingJobStatus']}" for s in summaries)
-            raise StepFailure(f"No training job of tuning job {tuning_name} reported the objective metric {metric} ({reasons})."[:1024],
-                              metadata=metadata)
-        scored.sort(key=lambda s: s["FinalHyperParameterTuningJobObjectiveMetric"]["Value"], reverse=goal == "Maximize")
-        ordered = scored + [s for s in summaries if s not in scored]
-        statuses = [s["TrainingJobStatus"] for s in summaries]
-        properties = {
-            "HyperParameterTuningJobName": tuning_name, "HyperParameterTuningJobArn": tuning_arn,
-            "HyperParameterTuningJobConfig": config, "TrainingJobDefinition": definition,
-            "HyperParameterTuningJobStatus": "Completed", "CreationTime": created, "HyperParameterTuningEndTime": now(),
-            "TrainingJobStatusCounters": {
-                "Completed": statuses.count("Completed"), "InProgress": 0, "RetryableError": 0,
-                "NonRetryableError": statuses.count("Failed"), "Stopped": statuses.count("Stopped"),
-            },
-            "ObjectiveStatusCounters": {"Succeeded": len(scored), "Pending": 0, "Failed": len(summaries) - len(scored)},
-            "BestTrainingJob": scored[0], "TrainingJobSummaries": ordered,
-        }
-        self._succeed(step, metadata, properties)
+        objective = (described.get("BestTrainingJob") or {}).get("FinalHyperParameterTuningJobObjectiveMetric") or {}
+        request = {"HyperParameterTuningJobName": described["HyperParameterTuningJobName"], "MaxResults": 100,
+                   "SortBy": "FinalObjectiveMetricValue",
+                   "SortOrder": "Descending" if objective.get("Type") == "Maximize" else "Ascending"}
+        summaries: list[dict[str, Any]] = []
+        while True:
+            page = await self.backend.call(None, "sagemaker", "ListTrainingJobsForHyperParameterTuningJob", request,
+                                           self.row.region, self.row.account_id)
+            summaries += page["TrainingJobSummaries"]
+            if not page.get("NextToken"):
+                break
+            request["NextToken"] = page["NextToken"]
+        self._succeed(step, self.job_metadata(TUNING_KIND, described), {**described, "TrainingJobSummaries": summaries})
 
     async def _model_step(self, step: defn.Step) -> None:
         arguments = await defn.resolve(step.arguments, self.scope)
@@ -799,8 +727,14 @@ class ExecutionRunner:
         self._succeed(step, metadata, {"OutputParameters": values})
 
 
+def _metadata_key(kind: str) -> str:
+    """The step metadata member that names a job of ``kind`` (``TuningJob`` for a tuning job)."""
+    return "TuningJob" if kind == TUNING_KIND else kind
+
+
 def _arn_type(kind: str) -> str:
-    return {"ProcessingJob": "processing-job", "TrainingJob": "training-job", "TransformJob": "transform-job"}[kind]
+    return {"ProcessingJob": "processing-job", "TrainingJob": "training-job", "TransformJob": "transform-job",
+            TUNING_KIND: "hyper-parameter-tuning-job"}[kind]
 
 
 def _selected(selective: dict[str, Any]) -> set[str]:
@@ -823,43 +757,3 @@ def _seconds(text: Any, default: float) -> float:
             return default
 
 
-#: Members of a tuning job's training job definition that its training jobs take as they are.
-_TRIAL_PASSED = ("CheckpointConfig", "Environment", "VpcConfig", "EnableNetworkIsolation",
-                 "EnableInterContainerTrafficEncryption", "EnableManagedSpotTraining", "RetryStrategy")
-
-
-def _trial_resources(definition: dict[str, Any]) -> dict[str, Any] | None:
-    """A trial's ResourceConfig: the definition's own, or its HyperParameterTuningResourceConfig
-    (what current SDKs write), whose first InstanceConfigs entry stands in for the list."""
-    if definition.get("ResourceConfig"):
-        return definition["ResourceConfig"]
-    tuning = definition.get("HyperParameterTuningResourceConfig")
-    if not tuning:
-        return None
-    first = (tuning.get("InstanceConfigs") or [{}])[0]
-    out = {"InstanceType": tuning.get("InstanceType") or first.get("InstanceType"),
-           "InstanceCount": tuning.get("InstanceCount") or first.get("InstanceCount") or 1,
-           "VolumeSizeInGB": tuning.get("VolumeSizeInGB") or first.get("VolumeSizeInGB") or 30,
-           "VolumeKmsKeyId": tuning.get("VolumeKmsKeyId")}
-    return {k: v for k, v in out.items() if v is not None}
-
-
-def _sample(ranges: dict[str, Any], rng: random.Random) -> dict[str, str]:
-    import math
-
-    values: dict[str, str] = {}
-    for spec in ranges.get("IntegerParameterRanges") or []:
-        low, high = int(spec["MinValue"]), int(spec["MaxValue"])
-        if spec.get("ScalingType") == "Logarithmic" and low > 0:
-            values[spec["Name"]] = str(round(math.exp(rng.uniform(math.log(low), math.log(high)))))
-        else:
-            values[spec["Name"]] = str(rng.randint(low, high))
-    for spec in ranges.get("ContinuousParameterRanges") or []:
-        low, high = float(spec["MinValue"]), float(spec["MaxValue"])
-        if spec.get("ScalingType") == "Logarithmic" and low > 0:
-            values[spec["Name"]] = repr(math.exp(rng.uniform(math.log(low), math.log(high))))
-        else:
-            values[spec["Name"]] = repr(rng.uniform(low, high))
-    for spec in ranges.get("CategoricalParameterRanges") or []:
-        values[spec["Name"]] = str(rng.choice(list(spec["Values"])))
-    return values

@@ -1,0 +1,1 @@
+"""SageMaker hyperparameter tuning jobs: trials as training jobs, Random, Grid and Bayesian search (issue #7)."""
