@@ -222,5 +222,5 @@ def test_warm_start_reports_the_best_over_parents_and_needs_them_ended(server: L
     described = _wait(sm, child)
     own = described["BestTrainingJob"]
     assert own["TuningJobName"] == child and described["WarmStartConfig"] == warm
-    value = lambda job: job["FinalHyperParameterTuningJobObjectiveMetric"]["Value"]  # noqa: E731
-    assert described["OverallBestTrainingJob"]["TrainingJobName"] == min((first, own), key=value)["TrainingJobName"]
+    best = min((first, own), key=lambda job: job["FinalHyperParameterTuningJobObjectiveMetric"]["Value"])
+    assert described["OverallBestTrainingJob"]["TrainingJobName"] == best["TrainingJobName"]
