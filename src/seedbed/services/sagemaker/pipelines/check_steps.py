@@ -136,7 +136,9 @@ async def run(runner: ExecutionRunner, step: defn.Step, resuming: bool) -> None:
             environment["seedbed_suggest_constraints"] = "Enabled"  # check and calculate at once
         return {**request, "ProcessingInputs": inputs, "Environment": environment}
 
-    described = await runner.run_job(step, "ProcessingJob", resuming, add_baseline)
+    basis = {"check": check, "skip": skip, "register_new": register_new, "fail_on_violation": fail_on_violation,
+             "constraints": previous_constraints, "statistics": previous_statistics}
+    described = await runner.run_job(step, "ProcessingJob", resuming, add_baseline, cache_extra=basis)
     if described is None:  # a cached run: its properties were taken over
         return
     output = _output_uri(described)

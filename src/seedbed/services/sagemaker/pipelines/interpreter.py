@@ -491,9 +491,9 @@ class ExecutionRunner:
         else:  # pragma: no cover - parse() refuses unknown types
             raise StepFailure(f"Step type {step.type} is not supported.")
 
-    def _cache_key(self, step: defn.Step, arguments: dict[str, Any]) -> str:
+    def _cache_key(self, step: defn.Step, arguments: dict[str, Any], extra: dict[str, Any] | None = None) -> str:
         attributes = defn.CACHE_ATTRIBUTES.get(step.type, tuple(sorted(arguments)))
-        basis = {"type": step.type, **{k: arguments.get(k) for k in attributes}}
+        basis = {"type": step.type, **{k: arguments.get(k) for k in attributes}, **({"step": extra} if extra else {})}
         return hashlib.sha256(json.dumps(basis, sort_keys=True, default=str).encode()).hexdigest()
 
     def _cache_hit(self, step: defn.Step, key: str) -> bool:
@@ -514,10 +514,13 @@ class ExecutionRunner:
             self._succeed(step, self.job_metadata(kind, described), described)
 
     async def run_job(self, step: defn.Step, kind: str, resuming: bool,
-                      prepare: Callable[[dict[str, Any]], Awaitable[dict[str, Any]]] | None = None) -> dict[str, Any] | None:
+                      prepare: Callable[[dict[str, Any]], Awaitable[dict[str, Any]]] | None = None,
+                      cache_extra: dict[str, Any] | None = None) -> dict[str, Any] | None:
         """Run the job the step's Arguments describe (``prepare`` may add to the request) and wait
         for it: its description once Completed, or None when a cached earlier run was taken (the
-        step has then succeeded already). A job that did not complete fails the step."""
+        step has then succeeded already). ``cache_extra`` is what else, beyond the Arguments,
+        decides the step's outcome (a check step's flags and baselines) and so its cache key.
+        A job that did not complete fails the step."""
         row = self.journal[step.name]
         job = row.job or {}
         if resuming and job.get("name"):
@@ -527,7 +530,7 @@ class ExecutionRunner:
         arguments = await defn.resolve(step.arguments, self.scope)
         if not isinstance(arguments, dict):
             raise StepFailure(f"The Arguments of step {step.name} must be an object.")
-        key = self._cache_key(step, arguments) if step.cache_enabled else None
+        key = self._cache_key(step, arguments, cache_extra) if step.cache_enabled else None
         if key is not None and self._cache_hit(step, key):
             return None
         if prepare is not None:
