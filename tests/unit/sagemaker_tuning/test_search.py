@@ -82,3 +82,16 @@ def test_bayesian_search_finds_the_minimum_better_than_chance() -> None:
     bayesian = sorted(best_after("Bayesian", seed) for seed in range(5))
     chance = sorted(best_after("Random", seed) for seed in range(5))
     assert bayesian[2] < chance[2] / 3  # the median run gets far closer to (0.3, 0.7)
+
+
+def test_the_server_asks_a_child_process_for_bayesian_suggestions() -> None:
+    import asyncio
+
+    ranges = {"ContinuousParameterRanges": [{"Name": "x", "MinValue": "0", "MaxValue": "1"}],
+              "CategoricalParameterRanges": [{"Name": "kind", "Values": ["a", "b"]}]}
+    scored = [({"x": repr(x), "kind": k}, (x - 0.3) ** 2 + (0 if k == "a" else 1)) for x, k in
+              [(0.1, "a"), (0.9, "b"), (0.5, "a"), (0.7, "b")]]
+    first = asyncio.run(search.suggest_elsewhere(ranges, scored, [], seed="job/4"))
+    again = asyncio.run(search.suggest_elsewhere(ranges, scored, [], seed="job/4"))
+    assert first == again and 0 <= float(first["x"]) <= 1 and first["kind"] in ("a", "b")
+    assert first == search.expected_improvement(search.parse_space(ranges), scored, [], random.Random("job/4"))

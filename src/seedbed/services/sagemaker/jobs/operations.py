@@ -607,8 +607,18 @@ class JobOperations:
             details["transitions"] = _transition(details.get("transitions") or [], "Stopping", store.now())
             values.update(secondary_status="Stopping", result=details)
         self._update(row.arn, **values)
-        self._jobs().backend.stop(row.arn)
+        if not self._jobs().backend.stop(row.arn):
+            # Not running yet (waiting for a slot, or its runner starting): stop it once it is.
+            asyncio.get_running_loop().create_task(self._stop_when_started(row.arn))
         return {}
+
+    async def _stop_when_started(self, arn: str) -> None:
+        """Stop a job whose runner had not started when the stop came. A job still waiting for a
+        slot sees its status and ends Stopped without running; one whose runner was starting is
+        stopped as soon as the backend knows it."""
+        state = self._jobs()
+        while arn in state.tasks and not state.backend.stop(arn):
+            await asyncio.sleep(0.05)
 
     def stop_processing_job(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         return self._stop(ctx, KINDS["ProcessingJob"], params["ProcessingJobName"])

@@ -300,8 +300,9 @@ class TuningOperations:
                 scored = self._scored(trials, jobs, which, definitions, request) + parent_scores.get(which, [])
                 pending = [t["tuned"] for t in trials if t["name"] in running and t["definition"] == which]
                 sampler = samplers[which]
-                if sampler.strategy == "Bayesian" and len(scored) >= sampler.initial:
-                    tuned = await asyncio.to_thread(sampler.suggest, index, scored, pending)
+                if sampler.wants_model(scored):
+                    tuned: dict[str, str] | None = await search.suggest_elsewhere(
+                        ranges_of(request, definitions[which]), scored, pending, f"{row.name}/{index}")
                 else:
                     tuned = sampler.suggest(index, scored, pending)
                 if tuned is None:

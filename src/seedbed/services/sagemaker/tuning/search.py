@@ -4,7 +4,7 @@ A hyperparameter space comes from ``ParameterRanges`` (integer, continuous, cate
 ``Linear``, ``Logarithmic`` and ``ReverseLogarithmic`` scaling; ``Auto`` reads as linear). Random
 samples it; Grid walks every combination of the categorical values (AWS's grid search takes only
 categorical ranges); Bayesian samples at random until it has a few scored trials, then fits a
-Gaussian process (scikit-learn) to the scores in the unit cube and picks, among random
+Gaussian process (scikit-learn, in a child process) to the scores in the unit cube and picks, among random
 candidates, the one with the highest expected improvement. Values are the strings SageMaker
 passes to training jobs.
 """
@@ -118,44 +118,83 @@ class Sampler:
         self.initial = initial
         self._grid: Iterator[dict[str, str]] | None = iter(grid(space)) if strategy == "Grid" else None
 
+    def wants_model(self, scored: list[tuple[dict[str, str], float]]) -> bool:
+        """Whether the next suggestion comes from the Bayesian model (enough trials are scored)."""
+        return self.strategy == "Bayesian" and len(scored) >= self.initial
+
     def suggest(self, index: int, scored: list[tuple[dict[str, str], float]], pending: list[dict[str, str]]) -> dict[str, str] | None:
         """Trial ``index``'s hyperparameters; ``scored`` pairs earlier trials' values with their
         objective as a loss (smaller is better). None when a grid is exhausted."""
         if self._grid is not None:
             return next(self._grid, None)
-        if self.strategy == "Bayesian" and len(scored) >= self.initial:
-            return self._expected_improvement(scored, pending)
+        if self.wants_model(scored):
+            return expected_improvement(self.space, scored, pending, self.rng)
         return {p.name: p.sample(self.rng) for p in self.space}
 
-    def _encode(self, values: dict[str, str]) -> list[float]:
-        return [x for p in self.space for x in p.encode(values[p.name])]
 
-    def _expected_improvement(self, scored: list[tuple[dict[str, str], float]],
-                              pending: list[dict[str, str]]) -> dict[str, str]:
-        import numpy as np
-        from sklearn.gaussian_process import GaussianProcessRegressor
-        from sklearn.gaussian_process.kernels import ConstantKernel, Matern, WhiteKernel
+def expected_improvement(space: list[Parameter], scored: list[tuple[dict[str, str], float]],
+                         pending: list[dict[str, str]], rng: random.Random) -> dict[str, str]:
+    """The random candidate with the highest expected improvement under a Gaussian process fitted
+    to the scored trials (in the unit cube, losses standardized); pending and tried points are
+    not suggested again."""
+    import numpy as np
+    from sklearn.gaussian_process import GaussianProcessRegressor
+    from sklearn.gaussian_process.kernels import ConstantKernel, Matern, WhiteKernel
 
-        known = [(v, loss) for v, loss in scored if all(p.name in v for p in self.space)]
-        x = np.array([self._encode(v) for v, _ in known])
-        y = np.array([loss for _, loss in known])
-        scale = float(y.std()) or 1.0
-        target = (y - y.mean()) / scale
-        kernel = ConstantKernel(1.0) * Matern(length_scale=np.full(x.shape[1], 0.5), nu=2.5) + WhiteKernel(1e-3)
-        model = GaussianProcessRegressor(kernel=kernel, normalize_y=False, random_state=self.rng.randrange(2**31))
-        with warnings.catch_warnings():  # a few noisy points often end the optimizer early; that is fine here
-            warnings.simplefilter("ignore")
-            model.fit(x, target)
-        candidates = [{p.name: p.sample(self.rng) for p in self.space} for _ in range(CANDIDATES)]
-        taken = {tuple(self._encode(v)) for v in pending} | {tuple(row) for row in x.tolist()}
-        mean, std = model.predict(np.array([self._encode(c) for c in candidates]), return_std=True)
-        best = target.min()
-        std = np.maximum(std, 1e-9)
-        z = (best - mean) / std
-        cdf = 0.5 * (1 + np.vectorize(math.erf)(z / math.sqrt(2)))
-        pdf = np.exp(-0.5 * z**2) / math.sqrt(2 * math.pi)
-        improvement = (best - mean) * cdf + std * pdf
-        for index in np.argsort(-improvement):
-            if tuple(self._encode(candidates[int(index)])) not in taken:
-                return candidates[int(index)]
-        return candidates[int(np.argmax(improvement))]
+    def encode(values: dict[str, str]) -> list[float]:
+        return [x for p in space for x in p.encode(values[p.name])]
+
+    known = [(v, loss) for v, loss in scored if all(p.name in v for p in space)]
+    x = np.array([encode(v) for v, _ in known])
+    y = np.array([loss for _, loss in known])
+    target = (y - y.mean()) / (float(y.std()) or 1.0)
+    kernel = ConstantKernel(1.0) * Matern(length_scale=np.full(x.shape[1], 0.5), nu=2.5) + WhiteKernel(1e-3)
+    model = GaussianProcessRegressor(kernel=kernel, random_state=rng.randrange(2**31))
+    with warnings.catch_warnings():  # a few noisy points often end the optimizer early; that is fine here
+        warnings.simplefilter("ignore")
+        model.fit(x, target)
+    candidates = [{p.name: p.sample(rng) for p in space} for _ in range(CANDIDATES)]
+    taken = {tuple(encode(v)) for v in pending} | {tuple(row) for row in x.tolist()}
+    mean, std = model.predict(np.array([encode(c) for c in candidates]), return_std=True)
+    std = np.maximum(std, 1e-9)
+    gain = target.min() - mean
+    z = gain / std
+    cdf = 0.5 * (1 + np.vectorize(math.erf)(z / math.sqrt(2)))
+    pdf = np.exp(-0.5 * z**2) / math.sqrt(2 * math.pi)
+    improvement = gain * cdf + std * pdf
+    for index in np.argsort(-improvement):
+        if tuple(encode(candidates[int(index)])) not in taken:
+            return candidates[int(index)]
+    return candidates[int(np.argmax(improvement))]
+
+
+async def suggest_elsewhere(ranges: dict[str, Any], scored: list[tuple[dict[str, str], float]],
+                            pending: list[dict[str, str]], seed: str) -> dict[str, str]:
+    """:func:`expected_improvement` in a child process: scikit-learn's Gaussian process would add
+    over 100 MB to the server for good after one Bayesian tuning job."""
+    import asyncio
+    import json
+    import sys
+
+    request = json.dumps({"ranges": ranges, "scored": scored, "pending": pending, "seed": seed}).encode()
+    child = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", __name__, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE)
+    out, err = await child.communicate(request)
+    if child.returncode != 0:
+        raise RuntimeError(f"the Bayesian search failed: {err.decode(errors='replace')[-500:]}")
+    return dict(json.loads(out))
+
+
+def _main() -> None:
+    import json
+    import sys
+
+    request = json.load(sys.stdin)
+    scored = [(dict(values), float(loss)) for values, loss in request["scored"]]
+    values = expected_improvement(parse_space(request["ranges"]), scored, request["pending"], random.Random(request["seed"]))
+    json.dump(values, sys.stdout)
+
+
+if __name__ == "__main__":
+    _main()
