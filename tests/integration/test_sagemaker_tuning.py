@@ -102,6 +102,12 @@ def test_sdk_tuner_fit_runs_bayesian_trials_and_finds_the_best(server: LiveServe
     assert described["BestTrainingJob"]["FinalHyperParameterTuningJobObjectiveMetric"]["Value"] == frame["FinalObjectiveValue"].min()
     assert 0 < frame["FinalObjectiveValue"].min() < 4
 
+    # The training curve went to CloudWatch, where the SDK's TrainingJobAnalytics reads it.
+    from sagemaker.analytics import TrainingJobAnalytics
+
+    curve = TrainingJobAnalytics(best, metric_names=["validation:rmse"], sagemaker_session=data["session"]).dataframe()
+    assert len(curve) >= 1 and set(curve["metric_name"]) == {"validation:rmse"} and (curve["value"] > 0).all()
+
     trial = sm.describe_training_job(TrainingJobName=best)
     assert trial["TuningJobArn"] == described["HyperParameterTuningJobArn"]
     assert trial["ModelArtifacts"]["S3ModelArtifacts"].endswith("/output/model.tar.gz")

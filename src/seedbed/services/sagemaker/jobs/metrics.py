@@ -1,6 +1,9 @@
 """Training metrics read from log lines: the job's ``MetricDefinitions`` regexes, or the built-in
 XGBoost algorithm's own definitions (``train:rmse``, ``validation:auc``, ...), which match the
-container's ``[i]#011validation-rmse:...`` lines."""
+container's ``[i]#011validation-rmse:...`` lines. The last value of each is the job's
+``FinalMetricDataList``; every value also goes to CloudWatch (namespace
+``/aws/sagemaker/TrainingJobs``, dimension ``TrainingJobName``), where the SDK's
+``TrainingJobAnalytics`` reads the training curves."""
 
 from __future__ import annotations
 
@@ -8,6 +11,7 @@ import re
 from datetime import datetime
 from typing import Any
 
+NAMESPACE = "/aws/sagemaker/TrainingJobs"
 NUMBER = r"([-+]?[0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)"
 XGBOOST_METRICS = (
     "rmse", "rmsle", "mae", "mape", "mphe", "logloss", "error", "merror", "mlogloss", "auc", "aucpr", "ndcg",
@@ -35,6 +39,8 @@ class MetricReader:
             except re.error:
                 continue
         self.values: dict[str, tuple[float, datetime]] = {}
+        #: Every value matched since the last :meth:`drain`, for CloudWatch.
+        self.points: list[tuple[str, float, datetime]] = []
 
     def feed(self, line: str, when: datetime) -> None:
         for name, pattern in self.patterns:
@@ -42,9 +48,15 @@ class MetricReader:
             if match is None:
                 continue
             try:
-                self.values[name] = (float(match.group(1) if match.groups() else match.group(0)), when)
+                value = float(match.group(1) if match.groups() else match.group(0))
             except (ValueError, IndexError):
                 continue
+            self.values[name] = (value, when)
+            self.points.append((name, value, when))
+
+    def drain(self) -> list[tuple[str, float, datetime]]:
+        points, self.points = self.points, []
+        return points
 
     def final(self) -> list[dict[str, Any]]:
         return [{"MetricName": name, "Value": value, "Timestamp": when.isoformat()} for name, (value, when) in self.values.items()]

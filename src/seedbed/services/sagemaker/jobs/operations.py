@@ -41,6 +41,7 @@ from seedbed.services.sagemaker import store as sm_store
 from seedbed.services.sagemaker import tags as sm_tags
 from seedbed.services.sagemaker.errors import ResourceInUse, ResourceNotFound, SageMakerValidation
 from seedbed.services.sagemaker.jobs import contract, images, store
+from seedbed.services.sagemaker.jobs.metrics import NAMESPACE as METRICS_NAMESPACE
 from seedbed.services.sagemaker.jobs.metrics import MetricReader, xgboost_definitions
 from seedbed.state import arns
 
@@ -141,6 +142,8 @@ class _LogSink:
 
     async def flush(self) -> None:
         batches, self.pending = self.pending, {}
+        if self.metrics is not None:
+            await self._publish(self.metrics.drain())
         if not self.enabled:
             return
         from seedbed.runtime.logsink import LogStream
@@ -159,6 +162,21 @@ class _LogSink:
                     self.enabled = False
                     return
                 log.warning("job %s: could not write logs: %s", self.row.name, exc.message)
+
+    async def _publish(self, points: list[tuple[str, float, datetime]]) -> None:
+        """Metric values to CloudWatch, as SageMaker itself: the last value of each metric in each
+        second (a fast loop logs far more), at most 1,000 per PutMetricData."""
+        dimensions = [{"Name": "TrainingJobName", "Value": self.row.name}]
+        latest = {(name, int(when.timestamp())): (name, value, when) for name, value, when in points}
+        data = [{"MetricName": name, "Dimensions": dimensions, "Timestamp": when, "Value": value}
+                for name, value, when in latest.values()]
+        for start in range(0, len(data), 1000):
+            try:
+                await self.ops.backend.call(None, "cloudwatch", "PutMetricData", {
+                    "Namespace": METRICS_NAMESPACE, "MetricData": data[start:start + 1000]}, self.row.region, self.row.account_id)
+            except ServiceError as exc:
+                log.warning("job %s: could not publish metrics: %s", self.row.name, exc.message)
+                return
 
     async def close(self) -> None:
         if self._flusher is not None:
