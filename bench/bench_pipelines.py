@@ -26,6 +26,7 @@ import boto3
 from botocore.config import Config
 
 from bench.harness import start_seedbed
+from seedbed.runtime.credentials import sdk_defaults
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = REPO / "src" / "seedbed" / "data" / "abalone-dataset.csv"
@@ -63,7 +64,8 @@ def run() -> dict[str, float]:
         port = server.port
         os.environ.update(AWS_ENDPOINT_URL=f"http://127.0.0.1:{port}", AWS_ACCESS_KEY_ID=creds["aws_access_key_id"],
                           AWS_SECRET_ACCESS_KEY=creds["aws_secret_access_key"], AWS_DEFAULT_REGION=creds["region"],
-                          AWS_EC2_METADATA_DISABLED="true", SAGEMAKER_SUPPRESS_V2_WARNING="1")
+                          AWS_EC2_METADATA_DISABLED="true", SAGEMAKER_SUPPRESS_V2_WARNING="1",
+                          SAGEMAKER_ADMIN_CONFIG_OVERRIDE=str(sdk_defaults(server.data_dir)))  # as `seedbed env` does
         os.environ.pop("AWS_SESSION_TOKEN", None)
         iam, sm, s3 = _client("iam", port, creds), _client("sagemaker", port, creds), _client("s3", port, creds)
         role = iam.create_role(RoleName="BenchPipelineRole", AssumeRolePolicyDocument=json.dumps(TRUST))["Role"]["Arn"]

@@ -50,3 +50,22 @@ def test_restart_keeps_identity_and_state(tmp_path: Path) -> None:
     finally:
         second.process.terminate()
         second.process.wait(timeout=20)
+
+
+def test_seedbed_env_points_the_cli_and_the_sdk_at_the_server(tmp_path: Path) -> None:
+    """`eval "$(seedbed env)"` is all a shell needs: the AWS CLI reaches the server as the admin,
+    and the SageMaker SDK reads defaults that keep its telemetry from calling AWS."""
+    live = start_server(tmp_path / "data", isolated_database_url())
+    try:
+        probe = ("from sagemaker.config import load_sagemaker_config; "
+                 "print(load_sagemaker_config()['SageMaker']['PythonSDK']['Modules']['TelemetryOptOut'])")
+        script = (f'eval "$({BIN}/seedbed env --data-dir {tmp_path / "data"})" && '
+                  f"{BIN}/aws sts get-caller-identity --query Account --output text && {BIN}/python -c \"{probe}\"")
+        env = {k: v for k, v in live.env.items() if not k.startswith("AWS_")}
+        out = subprocess.run(["bash", "-c", script], env=env, capture_output=True, text=True, timeout=120, check=False)
+        assert out.returncode == 0, out.stderr
+        lines = out.stdout.split()
+        assert lines[0] == "000000000000" and lines[-1] == "True"
+    finally:
+        live.process.terminate()
+        live.process.wait(timeout=20)

@@ -146,7 +146,13 @@ def env(
         typer.Option("--as", help="Print another user's keys: `data-scientist` (made by `seedbed bootstrap`)."),
     ] = None,
 ) -> None:
-    """Print `export` lines that point the AWS CLI, boto3 and the SageMaker SDK at Seedbed."""
+    """Print `export` lines that point the AWS CLI, boto3 and the SageMaker SDK at Seedbed.
+
+    They also hand the SageMaker SDK admin defaults that opt out of its usage telemetry, which
+    would go to an AWS host outside AWS_ENDPOINT_URL (and log a traceback on every pipeline call
+    where there is no internet); the user's own SDK config still applies on top.
+    """
+    from seedbed.runtime.credentials import sdk_defaults
     from seedbed.server.backend import init_data_dir
 
     settings = _settings(data_dir)
@@ -169,6 +175,7 @@ def env(
         "AWS_SECRET_ACCESS_KEY": secret_access_key,
         "AWS_DEFAULT_REGION": key.region,
         "AWS_REGION": key.region,
+        "SAGEMAKER_ADMIN_CONFIG_OVERRIDE": str(sdk_defaults(settings.data_dir)),
     }
     for name, value in exports.items():
         typer.echo(f"export {name}={shlex.quote(value)}")
