@@ -430,8 +430,6 @@ class BuildRun:
                 await self._fetch(extra, versions.get(ident), target)
                 self.secondary_dirs[ident] = target
         self.spec = await self._buildspec()
-        if self.spec.has_reports:
-            self.log.container("reports are not built in Seedbed yet; the reports section is ignored")
         self.env = await self._environment()
         self.session = ShellSession(self.root / "state", self.env)
 
@@ -567,25 +565,38 @@ class BuildRun:
     def _select(self, spec: specs.ArtifactSpec | None) -> list[tuple[Path, str]]:
         if spec is None or not spec.files:
             return []
-        # Paths may name environment variables (`- $EXPORT_TEMPLATE_NAME`), as CodeBuild expands them.
-        return files.select(self.src, [self._expand(f) for f in spec.files],
-                            self._expand(spec.base_directory) if spec.base_directory else spec.base_directory,
-                            spec.discard_paths, spec.exclude_paths)
+        return self.select_files(spec.files, spec.base_directory, spec.discard_paths, spec.exclude_paths)
+
+    def select_files(self, patterns: list[str], base_directory: str | None, discard_paths: bool,
+                     exclude_paths: list[str] | None = None) -> list[tuple[Path, str]]:
+        """Files of the source folder matching ``patterns``, with their names in an artifact.
+        Paths may name environment variables (`- $EXPORT_TEMPLATE_NAME`), as CodeBuild expands them."""
+        return files.select(self.src, [self._expand(f) for f in patterns],
+                            self._expand(base_directory) if base_directory else base_directory,
+                            discard_paths, exclude_paths or [])
 
     def _expand(self, text: str) -> str:
         env = self.session.final_environment() if self.session else self.env
         return re.sub(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?", lambda m: env.get(m.group(1), ""), text)
 
-    async def _put(self, bucket: str, key: str, body: bytes) -> None:
+    async def put_object(self, bucket: str, key: str, body: bytes) -> None:
+        """An object written to S3 as the build role."""
         assert self.role is not None
+        await self.backend.call(self.role.principal, "s3", "PutObject", {"Bucket": bucket, "Key": key, "Body": body},
+                                self.row.region)
+
+    async def _put(self, bucket: str, key: str, body: bytes) -> None:
         try:
-            await self.backend.call(self.role.principal, "s3", "PutObject",
-                                    {"Bucket": bucket, "Key": key, "Body": body}, self.row.region)
+            await self.put_object(bucket, key, body)
         except ServiceError as exc:
             raise PhaseError("CLIENT_ERROR", f"Error uploading artifacts to {bucket}/{key}: {exc.code}: {exc.message}") from None
 
     async def _upload_artifacts(self) -> None:
         assert self.spec is not None
+        if self.spec.reports:
+            from seedbed.services.codebuild.reports import write_reports
+
+            await write_reports(self)
         primary = self.spec.artifacts
         pipeline = self.plan.get("pipeline")
         if pipeline:

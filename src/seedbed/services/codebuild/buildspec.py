@@ -2,8 +2,8 @@
 
 Parsed once per build in DOWNLOAD_SOURCE; a malformed buildspec fails that phase with the
 ``YAML_FILE_ERROR`` context, as on CodeBuild. ``runtime-versions`` is accepted and logged (the
-machine's runtimes are used), ``run-as`` and ``cache`` are recorded only, ``reports`` is not
-built yet (logged).
+machine's runtimes are used), ``run-as`` and ``cache`` are recorded only; ``reports`` names the
+report groups whose files the build writes (read by :mod:`.reports`).
 """
 
 from __future__ import annotations
@@ -40,6 +40,17 @@ class ArtifactSpec:
 
 
 @dataclass
+class ReportSpec:
+    """One entry of ``reports``: a report group (name or ARN) and the files that feed it."""
+
+    group: str
+    files: list[str] = field(default_factory=list)
+    base_directory: str | None = None
+    discard_paths: bool = False
+    file_format: str = "JUNITXML"
+
+
+@dataclass
 class Buildspec:
     version: str
     variables: dict[str, str] = field(default_factory=dict)
@@ -49,7 +60,7 @@ class Buildspec:
     shell: str = "bash"
     phases: dict[str, Phase] = field(default_factory=dict)
     artifacts: ArtifactSpec | None = None
-    has_reports: bool = False
+    reports: list[ReportSpec] = field(default_factory=list)
 
 
 def _str(value: Any) -> str:
@@ -101,6 +112,27 @@ def _artifact(value: Any, where: str) -> ArtifactSpec:
     return spec
 
 
+def _reports(value: Any) -> list[ReportSpec]:
+    if value is None:
+        return []
+    if not isinstance(value, dict):
+        raise BuildspecError("invalid key reports: expected a map")
+    out = []
+    for group, body in value.items():
+        if not isinstance(body, dict):
+            raise BuildspecError(f"invalid key reports.{group}: expected a map")
+        files = body.get("files")
+        if isinstance(files, str):
+            files = [files]
+        out.append(ReportSpec(
+            group=str(group), files=[_str(f) for f in files or []],
+            base_directory=_str(body["base-directory"]) if body.get("base-directory") else None,
+            discard_paths=_yes(body.get("discard-paths")),
+            file_format=_str(body.get("file-format") or "JUNITXML").upper(),
+        ))
+    return out
+
+
 def parse(text: str) -> Buildspec:
     try:
         doc = yaml.safe_load(text)
@@ -124,7 +156,7 @@ def parse(text: str) -> Buildspec:
         secrets_manager=_mapping(env.get("secrets-manager"), "env.secrets-manager"),
         exported_variables=[_str(v) for v in exported],
         shell=_str(env.get("shell") or "bash"),
-        has_reports=bool(doc.get("reports")),
+        reports=_reports(doc.get("reports")),
     )
     phases = doc.get("phases") or {}
     if not isinstance(phases, dict):

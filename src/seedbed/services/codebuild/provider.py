@@ -1,4 +1,5 @@
-"""The CodeBuild API (smithy-rpc-v2-cbor / json): projects and builds.
+"""The CodeBuild API (smithy-rpc-v2-cbor / json): projects and builds (report groups and reports
+in :mod:`.reports`).
 
 Builds run in this process's event loop as tasks that drive bash subprocesses
 (:mod:`seedbed.services.codebuild.builder`); the build document in the database is their journal.
@@ -20,6 +21,7 @@ from seedbed.services.base import Provider
 from seedbed.services.codebuild import pipeline_job, projects, store
 from seedbed.services.codebuild.builder import BuildLog, BuildRun, build_root, stamp
 from seedbed.services.codebuild.errors import InvalidInput, ResourceAlreadyExists, ResourceNotFound
+from seedbed.services.codebuild.reports import ReportOperations
 from seedbed.services.events.publish import emit
 
 log = logging.getLogger(__name__)
@@ -65,7 +67,7 @@ def _page(items: list[str], token: str | None) -> tuple[list[str], str | None]:
     return chunk, (str(start + PAGE) if start + PAGE < len(items) else None)
 
 
-class CodeBuildProvider(Provider):
+class CodeBuildProvider(ReportOperations, Provider):
     service = "codebuild"
 
     def __init__(self, backend: Any) -> None:

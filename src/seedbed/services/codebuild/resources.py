@@ -1,5 +1,6 @@
-"""CloudFormation resource type of CodeBuild: ``AWS::CodeBuild::Project`` (through the CodeBuild
-provider). Ref is the project name, ``Fn::GetAtt Arn`` its ARN."""
+"""CloudFormation resource types of CodeBuild, through the CodeBuild provider:
+``AWS::CodeBuild::Project`` (Ref is the project name, ``Fn::GetAtt Arn`` its ARN) and
+``AWS::CodeBuild::ReportGroup``."""
 
 from __future__ import annotations
 
@@ -56,3 +57,29 @@ class Project(ResourceType):
 
     async def delete(self, ctx: ResourceContext, physical_id: str, props: dict[str, Any], attributes: dict[str, Any]) -> None:
         await ctx.call_quiet("codebuild", "DeleteProject", {"name": physical_id}, GONE)
+
+
+@resource_type
+class ReportGroup(ResourceType):
+    """``AWS::CodeBuild::ReportGroup``: Ref and ``Fn::GetAtt Arn`` are its ARN, ``Name`` its name;
+    ``DeleteReports`` says whether deleting the stack deletes a group that holds reports."""
+
+    type_name = "AWS::CodeBuild::ReportGroup"
+    service = "codebuild"
+
+    async def create(self, ctx: ResourceContext, props: dict[str, Any]) -> Provisioned:
+        name = str(props.get("Name") or ctx.physical_name(128))
+        params = {"name": name, "type": props["Type"], "exportConfig": camel(props["ExportConfig"]), "tags": camel(props.get("Tags") or [])}
+        out = await ctx.call("codebuild", "CreateReportGroup", params)
+        arn = out["reportGroup"]["arn"]
+        return Provisioned(arn, {"Arn": arn, "Name": name})
+
+    async def update(self, ctx: ResourceContext, physical_id: str, old: dict[str, Any], new: dict[str, Any],
+                     attributes: dict[str, Any]) -> dict[str, Any]:
+        await ctx.call("codebuild", "UpdateReportGroup", {"arn": physical_id, "exportConfig": camel(new["ExportConfig"]),
+                                                          "tags": camel(new.get("Tags") or [])})
+        return attributes
+
+    async def delete(self, ctx: ResourceContext, physical_id: str, props: dict[str, Any], attributes: dict[str, Any]) -> None:
+        deleting = str(props.get("DeleteReports", False)).lower() == "true"
+        await ctx.call_quiet("codebuild", "DeleteReportGroup", {"arn": physical_id, "deleteReports": deleting}, GONE)

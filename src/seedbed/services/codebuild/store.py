@@ -174,3 +174,88 @@ def delete_builds_of(conn: Connection, account: str, region: str, project: str) 
     """Builds stay after their project is deleted on AWS too; kept as a helper for tests."""
     conn.execute(delete(builds).where(
         builds.c.account_id == account, builds.c.region == region, builds.c.project_name == project))
+
+
+# -- reports -------------------------------------------------------------------------------------
+
+report_groups = Table(
+    "codebuild_report_groups",
+    metadata,
+    Column("account_id", String(12), primary_key=True),
+    Column("region", String(32), primary_key=True),
+    Column("name", NAME, primary_key=True),
+    Column("arn", String(2048), nullable=False, unique=True),
+    #: The ReportGroup as CodeBuild returns it (times as epoch seconds).
+    Column("doc", JSON, nullable=False),
+)
+
+reports = Table(
+    "codebuild_reports",
+    metadata,
+    Column("arn", String(2048), primary_key=True),
+    Column("account_id", String(12), nullable=False),
+    Column("region", String(32), nullable=False),
+    Column("group_arn", String(2048), nullable=False),
+    Column("created", DateTime(timezone=True), nullable=False),
+    Column("status", String(16), nullable=False),
+    #: The Report as CodeBuild returns it (times as epoch seconds).
+    Column("doc", JSON, nullable=False),
+    #: Its TestCase or CodeCoverage items.
+    Column("entries", JSON, nullable=False),
+    Index("ix_codebuild_reports_group", "group_arn", "created"),
+    Index("ix_codebuild_reports_account", "account_id", "region", "created"),
+)
+
+
+def get_report_group(conn: Connection, arn: str) -> dict[str, Any] | None:
+    row = conn.execute(select(report_groups.c.doc).where(report_groups.c.arn == arn)).first()
+    return dict(row.doc) if row else None
+
+
+def insert_report_group(conn: Connection, account: str, region: str, doc: dict[str, Any]) -> None:
+    conn.execute(insert(report_groups).values(account_id=account, region=region, name=doc["name"], arn=doc["arn"], doc=doc))
+
+
+def save_report_group(conn: Connection, doc: dict[str, Any]) -> None:
+    conn.execute(update(report_groups).where(report_groups.c.arn == doc["arn"]).values(doc=doc))
+
+
+def delete_report_group(conn: Connection, arn: str) -> None:
+    conn.execute(delete(reports).where(reports.c.group_arn == arn))
+    conn.execute(delete(report_groups).where(report_groups.c.arn == arn))
+
+
+def list_report_groups(conn: Connection, account: str, region: str) -> list[dict[str, Any]]:
+    rows = conn.execute(select(report_groups.c.doc).where(
+        report_groups.c.account_id == account, report_groups.c.region == region))
+    return [dict(r.doc) for r in rows]
+
+
+def insert_report(conn: Connection, account: str, region: str, doc: dict[str, Any], items: list[dict[str, Any]]) -> None:
+    conn.execute(insert(reports).values(
+        arn=doc["arn"], account_id=account, region=region, group_arn=doc["reportGroupArn"],
+        created=out_time(doc["created"]), status=doc["status"], doc=doc, entries=items))
+
+
+def get_report(conn: Connection, arn: str) -> tuple[dict[str, Any], list[dict[str, Any]]] | None:
+    row = conn.execute(select(reports.c.doc, reports.c.entries).where(reports.c.arn == arn)).first()
+    return (dict(row.doc), list(row.entries)) if row else None
+
+
+def list_reports(conn: Connection, account: str, region: str, group_arn: str | None, status: str | None,
+                 newest_first: bool) -> list[dict[str, Any]]:
+    query = select(reports.c.doc).where(reports.c.account_id == account, reports.c.region == region)
+    if group_arn is not None:
+        query = query.where(reports.c.group_arn == group_arn)
+    if status:
+        query = query.where(reports.c.status == status)
+    order = (reports.c.created.desc(), reports.c.arn.desc()) if newest_first else (reports.c.created, reports.c.arn)
+    return [dict(r.doc) for r in conn.execute(query.order_by(*order))]
+
+
+def count_reports(conn: Connection, group_arn: str) -> int:
+    return len(conn.execute(select(reports.c.arn).where(reports.c.group_arn == group_arn).limit(1)).all())
+
+
+def delete_report(conn: Connection, arn: str) -> bool:
+    return bool(conn.execute(delete(reports).where(reports.c.arn == arn)).rowcount)
