@@ -103,13 +103,17 @@ def summary(lines_covered: int, lines_missed: int, branches_covered: int, branch
             "branchesCovered": branches_covered, "branchesMissed": branches_missed}
 
 
-def read(path: Path, raw_path: str, file_format: str) -> list[dict[str, Any]]:
-    """The items of one report file in ``file_format``."""
-    if file_format == "JUNITXML":
-        return junit_cases(path, raw_path)
-    if file_format == "COBERTURAXML":
-        return cobertura_files(path)
+def check_format(file_format: str) -> None:
+    """Raise :class:`UnreadableReport` unless files in ``file_format`` can be read here."""
+    if file_format in READ:
+        return
     if file_format in TEST_FORMATS or file_format in COVERAGE_FORMATS:
         raise UnreadableReport(f"Seedbed reads JUNITXML test reports and COBERTURAXML coverage reports; "
                                f"{file_format} is not read")
     raise UnreadableReport(f"unknown report file-format {file_format}")
+
+
+def read(path: Path, raw_path: str, file_format: str) -> list[dict[str, Any]]:
+    """The items of one report file in ``file_format``."""
+    check_format(file_format)
+    return junit_cases(path, raw_path) if file_format == "JUNITXML" else cobertura_files(path)

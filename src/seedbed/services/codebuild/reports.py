@@ -266,8 +266,7 @@ async def _resolve_group(run: BuildRun, spec: ReportSpec, kind: str) -> dict[str
 
 async def _write_report(run: BuildRun, spec: ReportSpec) -> str | None:
     kind = "CODE_COVERAGE" if spec.file_format in report_files.COVERAGE_FORMATS else "TEST"
-    if spec.file_format not in report_files.READ:
-        report_files.read(Path("."), "", spec.file_format)  # raises, naming the format
+    report_files.check_format(spec.file_format)
     selected = run.select_files(spec.files, spec.base_directory, spec.discard_paths)
     if not selected:
         run.log.container(f"Report {spec.group}: no matching report paths found")
