@@ -230,3 +230,22 @@ def test_warm_start_reports_the_best_over_parents_and_needs_them_ended(server: L
     assert own["TuningJobName"] == child and described["WarmStartConfig"] == warm
     best = min((first, own), key=lambda job: job["FinalHyperParameterTuningJobObjectiveMetric"]["Value"])
     assert described["OverallBestTrainingJob"]["TrainingJobName"] == best["TrainingJobName"]
+
+
+def test_several_definitions_share_the_search(server: LiveServer, data) -> None:  # type: ignore[no-untyped-def]
+    sm = server.client("sagemaker")
+    name = f"multi-{uuid.uuid4().hex[:8]}"
+    base = _request(data, name, {})
+    definition = base["TrainingJobDefinition"]
+    objective = {"Type": "Minimize", "MetricName": "validation:rmse"}
+    shallow = {**definition, "DefinitionName": "shallow", "TuningObjective": objective,
+               "HyperParameterRanges": {"CategoricalParameterRanges": [{"Name": "max_depth", "Values": ["2"]}]}}
+    deep = {**definition, "DefinitionName": "deep", "TuningObjective": objective,
+            "HyperParameterRanges": {"CategoricalParameterRanges": [{"Name": "max_depth", "Values": ["5", "6"]}]}}
+    config = {"Strategy": "Grid", "ResourceLimits": {"MaxParallelTrainingJobs": 2}}
+    sm.create_hyper_parameter_tuning_job(HyperParameterTuningJobName=name, HyperParameterTuningJobConfig=config,
+                                         TrainingJobDefinitions=[shallow, deep])
+    assert _wait(sm, name)["HyperParameterTuningJobStatus"] == "Completed"
+    trials = sm.list_training_jobs_for_hyper_parameter_tuning_job(HyperParameterTuningJobName=name)["TrainingJobSummaries"]
+    ran = sorted((t["TrainingJobDefinitionName"], t["TunedHyperParameters"]["max_depth"]) for t in trials)
+    assert ran == [("deep", "5"), ("deep", "6"), ("shallow", "2")]

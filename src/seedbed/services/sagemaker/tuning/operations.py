@@ -274,7 +274,7 @@ class TuningOperations:
                 samplers[trial["definition"]].suggest(0, [], [])
             if jobs.get(trial["name"]) is None and not trial.get("failed") and row.status == "InProgress":
                 await self._create_trial(row, definitions[trial["definition"]], trial)
-        exhausted = False
+        spent: set[int] = set()  # definitions whose grid is exhausted
         while True:
             row = self._load_tuning(arn)
             jobs = self._trial_rows(row)
@@ -294,9 +294,9 @@ class TuningOperations:
                 else:
                     await self._end_tuning(arn, "Completed", None, done_reason)
                 return
-            while not exhausted and len(running) < parallel and len(trials) < budget:
+            while len(spent) < len(definitions) and len(running) < parallel and len(trials) < budget:
                 index = len(trials)
-                which = index % len(definitions)
+                which = next(d for k in range(len(definitions)) if (d := (index + k) % len(definitions)) not in spent)
                 scored = self._scored(trials, jobs, which, definitions, request) + parent_scores.get(which, [])
                 pending = [t["tuned"] for t in trials if t["name"] in running and t["definition"] == which]
                 sampler = samplers[which]
@@ -306,8 +306,8 @@ class TuningOperations:
                 else:
                     tuned = sampler.suggest(index, scored, pending)
                 if tuned is None:
-                    exhausted = True
-                    break
+                    spent.add(which)
+                    continue
                 trial = {"name": f"{row.name}-{index + 1:03d}-{ids.alnum_lower(8)}", "definition": which, "tuned": tuned}
                 trials.append(trial)
                 self._update_tuning(arn, result={**row.result, "trials": trials})
