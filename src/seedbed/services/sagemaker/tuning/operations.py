@@ -365,7 +365,8 @@ class TuningOperations:
         if stop is not None:
             waits.append(asyncio.ensure_future(stop.wait()))
         timeout = None if deadline is None else max(0.0, deadline - sm_store.now().timestamp())
-        if not waits:
+        if not waits:  # a trial journaled but not created yet: look again shortly, not at once
+            await asyncio.sleep(0.5)
             return
         try:
             await asyncio.wait(waits, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
