@@ -65,7 +65,7 @@ def run() -> dict[str, float]:
         os.environ.update(AWS_ENDPOINT_URL=f"http://127.0.0.1:{port}", AWS_ACCESS_KEY_ID=creds["aws_access_key_id"],
                           AWS_SECRET_ACCESS_KEY=creds["aws_secret_access_key"], AWS_DEFAULT_REGION=creds["region"],
                           AWS_EC2_METADATA_DISABLED="true", SAGEMAKER_SUPPRESS_V2_WARNING="1",
-                          SAGEMAKER_ADMIN_CONFIG_OVERRIDE=str(sdk_defaults(server.data_dir)))  # as `seedbed env` does
+                          SAGEMAKER_ADMIN_CONFIG_OVERRIDE=str(sdk_defaults(server.data_dir, creds["account_id"], creds["region"])))  # as `seedbed env` does
         os.environ.pop("AWS_SESSION_TOKEN", None)
         iam, sm, s3 = _client("iam", port, creds), _client("sagemaker", port, creds), _client("s3", port, creds)
         role = iam.create_role(RoleName="BenchPipelineRole", AssumeRolePolicyDocument=json.dumps(TRUST))["Role"]["Arn"]

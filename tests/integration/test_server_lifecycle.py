@@ -54,10 +54,12 @@ def test_restart_keeps_identity_and_state(tmp_path: Path) -> None:
 
 def test_seedbed_env_points_the_cli_and_the_sdk_at_the_server(tmp_path: Path) -> None:
     """`eval "$(seedbed env)"` is all a shell needs: the AWS CLI reaches the server as the admin,
-    and the SageMaker SDK reads defaults that keep its telemetry from calling AWS."""
+    and the SageMaker SDK reads defaults that keep its telemetry from calling AWS and name its
+    default bucket (which it then creates through Seedbed)."""
     live = start_server(tmp_path / "data", isolated_database_url())
     try:
-        probe = ("from sagemaker.config import load_sagemaker_config; "
+        probe = ("import sagemaker; from sagemaker.config import load_sagemaker_config; "
+                 "print(sagemaker.Session().default_bucket()); "
                  "print(load_sagemaker_config()['SageMaker']['PythonSDK']['Modules']['TelemetryOptOut'])")
         script = (f'eval "$({BIN}/seedbed env --data-dir {tmp_path / "data"})" && '
                   f"{BIN}/aws sts get-caller-identity --query Account --output text && {BIN}/python -c \"{probe}\"")
@@ -65,7 +67,9 @@ def test_seedbed_env_points_the_cli_and_the_sdk_at_the_server(tmp_path: Path) ->
         out = subprocess.run(["bash", "-c", script], env=env, capture_output=True, text=True, timeout=120, check=False)
         assert out.returncode == 0, out.stderr
         lines = out.stdout.split()
-        assert lines[0] == "000000000000" and lines[-1] == "True"
+        # The SDK's default bucket, whose name it would read from STS at a fixed AWS address.
+        assert lines[0] == "000000000000" and lines[-2] == "sagemaker-us-east-1-000000000000" and lines[-1] == "True"
+        assert live.client("s3").head_bucket(Bucket="sagemaker-us-east-1-000000000000")
     finally:
         live.process.terminate()
         live.process.wait(timeout=20)

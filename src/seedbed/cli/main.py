@@ -150,7 +150,8 @@ def env(
 
     They also hand the SageMaker SDK admin defaults that opt out of its usage telemetry, which
     would go to an AWS host outside AWS_ENDPOINT_URL (and log a traceback on every pipeline call
-    where there is no internet); the user's own SDK config still applies on top.
+    where there is no internet), and that name the default bucket, whose name the SDK would read
+    from STS at a fixed AWS address; the user's own SDK config still applies on top.
     """
     from seedbed.runtime.credentials import sdk_defaults
     from seedbed.server.backend import init_data_dir
@@ -175,7 +176,7 @@ def env(
         "AWS_SECRET_ACCESS_KEY": secret_access_key,
         "AWS_DEFAULT_REGION": key.region,
         "AWS_REGION": key.region,
-        "SAGEMAKER_ADMIN_CONFIG_OVERRIDE": str(sdk_defaults(settings.data_dir)),
+        "SAGEMAKER_ADMIN_CONFIG_OVERRIDE": str(sdk_defaults(settings.data_dir, key.account_id, key.region)),
     }
     for name, value in exports.items():
         typer.echo(f"export {name}={shlex.quote(value)}")

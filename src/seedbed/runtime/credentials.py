@@ -8,7 +8,7 @@ pointing back at Seedbed so that unmodified boto3 inside the code reaches it.
 The SageMaker Python SDK in that code would also send usage telemetry straight to an AWS S3 host
 (outside ``AWS_ENDPOINT_URL``): Seedbed runs no code that reaches AWS, so it hands the SDK an admin
 defaults file that opts out (``SAGEMAKER_ADMIN_CONFIG_OVERRIDE``; a user's own SDK config still
-applies on top of it).
+applies on top of it) and names the default bucket (see :data:`DEFAULT_BUCKET`).
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ class RoleSession:
             "AWS_ENDPOINT_URL": backend.settings.endpoint_url,
             "AWS_DEFAULT_REGION": region,
             "AWS_REGION": region,
-            "SAGEMAKER_ADMIN_CONFIG_OVERRIDE": str(sdk_defaults(backend.settings.data_dir)),
+            "SAGEMAKER_ADMIN_CONFIG_OVERRIDE": str(sdk_defaults(backend.settings.data_dir, self.principal.account_id, region)),
         }
 
 
@@ -51,16 +51,25 @@ SageMaker:
       TelemetryOptOut: true
 """
 
+#: The SDK names its default bucket after the account it reads from STS at a fixed AWS address
+#: (``https://sts.<region>.amazonaws.com``, which ``AWS_ENDPOINT_URL`` cannot redirect); the
+#: defaults name the same bucket instead, so ``Session().default_bucket()`` works unchanged.
+DEFAULT_BUCKET = """      Session:
+        DefaultS3Bucket: sagemaker-{region}-{account}
+"""
+
 
 _written: set[Path] = set()
 
 
-def sdk_defaults(data_dir: Path) -> Path:
-    """The SageMaker SDK admin defaults file for code Seedbed runs (written once per process)."""
-    path = Path(data_dir) / "sagemaker-sdk-defaults.yaml"
+def sdk_defaults(data_dir: Path, account: str | None = None, region: str | None = None) -> Path:
+    """The SageMaker SDK admin defaults file for code Seedbed runs, for the account and region
+    it runs in when given (written once per process)."""
+    scoped = bool(account and region)
+    path = Path(data_dir) / (f"sagemaker-sdk-defaults-{account}-{region}.yaml" if scoped else "sagemaker-sdk-defaults.yaml")
     if path not in _written:
         tmp = path.with_suffix(".tmp")
-        tmp.write_text(SDK_DEFAULTS)
+        tmp.write_text(SDK_DEFAULTS + (DEFAULT_BUCKET.format(account=account, region=region) if scoped else ""))
         tmp.replace(path)
         _written.add(path)
     return path
