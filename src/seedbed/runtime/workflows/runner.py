@@ -421,8 +421,11 @@ async def _configure_aws(backend: Backend, run: dict[str, Any], doc: dict[str, A
             "DurationSeconds": int(with_.get("role-duration-seconds") or 3600)}, region)
         creds = out["Credentials"]
         key, secret, token = creds["AccessKeyId"], creds["SecretAccessKey"], creds["SessionToken"]
+    from seedbed.runtime.credentials import sdk_defaults
+
     env.update({"AWS_ACCESS_KEY_ID": key, "AWS_SECRET_ACCESS_KEY": secret, "AWS_REGION": region,
-                "AWS_DEFAULT_REGION": region, "AWS_ENDPOINT_URL": backend.settings.endpoint_url})
+                "AWS_DEFAULT_REGION": region, "AWS_ENDPOINT_URL": backend.settings.endpoint_url,
+                "SAGEMAKER_ADMIN_CONFIG_OVERRIDE": str(sdk_defaults(backend.settings.data_dir, account, region))})
     if token:
         env["AWS_SESSION_TOKEN"] = token
     else:
