@@ -108,6 +108,10 @@ def test_sdk_tuner_fit_runs_bayesian_trials_and_finds_the_best(server: LiveServe
     curve = TrainingJobAnalytics(best, metric_names=["validation:rmse"], sagemaker_session=data["session"]).dataframe()
     assert len(curve) >= 1 and set(curve["metric_name"]) == {"validation:rmse"} and (curve["value"] > 0).all()
 
+    # The SDK re-attaches to the best trial (Estimator.attach reads SageMaker's describe defaults).
+    attached = tuner.best_estimator()
+    assert attached.latest_training_job.name == best and attached.model_data.endswith(f"/{best}/output/model.tar.gz")
+
     trial = sm.describe_training_job(TrainingJobName=best)
     assert trial["TuningJobArn"] == described["HyperParameterTuningJobArn"]
     assert trial["ModelArtifacts"]["S3ModelArtifacts"].endswith("/output/model.tar.gz")

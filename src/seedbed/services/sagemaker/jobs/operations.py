@@ -530,6 +530,10 @@ class JobOperations:
         if kind.name == "ProcessingJob" and row.exit_message:
             out["ExitMessage"] = row.exit_message
         if kind.name == "TrainingJob":
+            # Defaults SageMaker fills in, which the SDK's Estimator.attach reads.
+            out["OutputDataConfig"] = {"KmsKeyId": "", **(out.get("OutputDataConfig") or {})}
+            out["InputDataConfig"] = [{"CompressionType": "None", "RecordWrapperType": "None", **channel}
+                                      for channel in out.get("InputDataConfig") or []]
             out["SecondaryStatus"] = row.secondary_status or "Starting"
             out["ModelArtifacts"] = {"S3ModelArtifacts": details.get("model_uri") or ""} if details.get("model_uri") else {"S3ModelArtifacts": ""}
             if not details.get("model_uri"):
