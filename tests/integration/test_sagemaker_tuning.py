@@ -112,8 +112,12 @@ def test_sdk_tuner_fit_runs_bayesian_trials_and_finds_the_best(server: LiveServe
     attached = tuner.best_estimator()
     assert attached.latest_training_job.name == best and attached.model_data.endswith(f"/{best}/output/model.tar.gz")
 
+    again = HyperparameterTuner.attach(name, sagemaker_session=data["session"])
+    assert again.best_training_job() == best and again.max_jobs == 5 and again.strategy == "Bayesian"
+
     trial = sm.describe_training_job(TrainingJobName=best)
     assert trial["TuningJobArn"] == described["HyperParameterTuningJobArn"]
+    assert trial["HyperParameters"]["_tuning_objective_metric"] == "validation:rmse"  # added by SageMaker
     assert trial["ModelArtifacts"]["S3ModelArtifacts"].endswith("/output/model.tar.gz")
     # At most two trials ran at once.
     spans = [(t["TrainingStartTime"], t["TrainingEndTime"]) for t in sm.list_training_jobs_for_hyper_parameter_tuning_job(

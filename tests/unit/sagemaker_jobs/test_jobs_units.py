@@ -43,7 +43,8 @@ def test_training_contract_sets_the_framework_environment() -> None:
     request = {
         "TrainingJobName": "j", "AlgorithmSpecification": {"TrainingImage": runtime.image, "TrainingInputMode": "File"},
         "HyperParameters": {"sagemaker_program": '"train.py"', "sagemaker_submit_directory": '"s3://b/src/sourcedir.tar.gz"',
-                            "alpha": "0.5", "layers": "[1, 2]", "name": '"abc"'},
+                            "alpha": "0.5", "layers": "[1, 2]", "name": '"abc"',
+                            "_tuning_objective_metric": "validation:rmse"},  # added to tuning trials, not an argument
         "InputDataConfig": [{"ChannelName": "train", "ContentType": "text/csv",
                              "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": "s3://b/train"}}}],
         "OutputDataConfig": {"S3OutputPath": "s3://b/out/"},

@@ -40,6 +40,9 @@ NO_INSTALL_ENV = {
     "PIP_DISABLE_PIP_VERSION_CHECK": "1", "PIP_NO_INPUT": "1", "CONDA_OFFLINE": "true",
 }
 
+#: The hyperparameter SageMaker adds to each trial of a tuning job: its objective metric.
+TUNING_OBJECTIVE = "_tuning_objective_metric"
+
 
 class ContractError(Exception):
     """The request asks for something the local runtime cannot do (the job fails with this)."""
@@ -160,7 +163,9 @@ def training(request: dict[str, Any], runtime: ImageRuntime, env: dict[str, str]
     hosts = host_names(count)
     raw_hps: dict[str, str] = dict(request.get("HyperParameters") or {})
     decoded = {k: decode_hp(v) for k, v in raw_hps.items()}
-    user_hps = {k: v for k, v in decoded.items() if not k.startswith("sagemaker_")}
+    # The framework's own hyperparameters, and the one SageMaker adds to a tuning job's trials, are
+    # not the script's arguments.
+    user_hps = {k: v for k, v in decoded.items() if not k.startswith("sagemaker_") and k != TUNING_OBJECTIVE}
     program = decoded.get("sagemaker_program")
     submit = decoded.get("sagemaker_submit_directory")
     channels = request.get("InputDataConfig") or []

@@ -35,6 +35,7 @@ from seedbed.services.sagemaker import tags as sm_tags
 from seedbed.services.sagemaker.errors import ResourceInUse, ResourceNotFound, SageMakerValidation
 from seedbed.services.sagemaker.jobs import images
 from seedbed.services.sagemaker.jobs import store as jobs_store
+from seedbed.services.sagemaker.jobs.contract import TUNING_OBJECTIVE
 from seedbed.services.sagemaker.jobs.metrics import xgboost_definitions
 from seedbed.services.sagemaker.tuning import search
 from seedbed.state import arns, ids
@@ -83,6 +84,12 @@ def ranges_of(request: dict[str, Any], definition: dict[str, Any]) -> dict[str, 
     return definition.get("HyperParameterRanges") or config.get("ParameterRanges") or {}
 
 
+def static_of(request: dict[str, Any], definition: dict[str, Any]) -> dict[str, str]:
+    """The definition's static hyperparameters with the one SageMaker adds, naming the objective
+    metric (trials get it; DescribeHyperParameterTuningJob shows it, and the SDK's attach reads it)."""
+    return {**(definition.get("StaticHyperParameters") or {}), TUNING_OBJECTIVE: objective_of(request, definition)["MetricName"]}
+
+
 def trial_resources(definition: dict[str, Any]) -> dict[str, Any] | None:
     """A trial's ResourceConfig: the definition's own, or its HyperParameterTuningResourceConfig
     (what current SDKs write), whose first InstanceConfigs entry stands in for the list."""
@@ -99,17 +106,27 @@ def trial_resources(definition: dict[str, Any]) -> dict[str, Any] | None:
     return {k: v for k, v in out.items() if v is not None}
 
 
+def _builtin_algorithm(definition: dict[str, Any]) -> bool:
+    """Whether the definition trains SageMaker's XGBoost algorithm (not a script on its image)."""
+    runtime = images.resolve((definition.get("AlgorithmSpecification") or {}).get("TrainingImage") or "")
+    return runtime is not None and runtime.runtime == "xgboost" and "sagemaker_program" not in (definition.get("StaticHyperParameters") or {})
+
+
+def _with_builtin_metrics(definition: dict[str, Any]) -> dict[str, Any]:
+    algo = dict(definition.get("AlgorithmSpecification") or {})
+    if _builtin_algorithm(definition) and not algo.get("MetricDefinitions"):
+        algo["MetricDefinitions"] = xgboost_definitions()
+    return algo
+
+
 def _defined_metrics(definition: dict[str, Any]) -> set[str] | None:
     """The metric names a trial can report, or None when the image is not known here (its trials
     will fail naming the image)."""
     algo = definition.get("AlgorithmSpecification") or {}
-    names = {m.get("Name") for m in algo.get("MetricDefinitions") or []}
-    runtime = images.resolve(algo.get("TrainingImage") or "")
-    if runtime is None:
+    if images.resolve(algo.get("TrainingImage") or "") is None:
         return None
-    if runtime.runtime == "xgboost" and "sagemaker_program" not in (definition.get("StaticHyperParameters") or {}):
-        names |= {m["Name"] for m in xgboost_definitions()}
-    return names
+    names = {m.get("Name") for m in algo.get("MetricDefinitions") or []}
+    return names | ({m["Name"] for m in xgboost_definitions()} if _builtin_algorithm(definition) else set())
 
 
 class TuningOperations:
@@ -330,7 +347,7 @@ class TuningOperations:
         request.update({
             "TrainingJobName": trial["name"], "ResourceConfig": trial_resources(definition),
             "StoppingCondition": definition.get("StoppingCondition") or {"MaxRuntimeInSeconds": 86400},
-            "HyperParameters": {**(definition.get("StaticHyperParameters") or {}), **trial["tuned"]},
+            "HyperParameters": {**static_of(row.request, definition), **trial["tuned"]},
         })
         try:
             await self.backend.call(None, "sagemaker", "CreateTrainingJob", request, row.region, row.account_id)
@@ -560,8 +577,14 @@ class TuningOperations:
 
     def _describe_tuning(self, row: Any) -> dict[str, Any]:
         out = {k: v for k, v in row.request.items() if k in (
-            "HyperParameterTuningJobName", "HyperParameterTuningJobConfig", "TrainingJobDefinition",
-            "TrainingJobDefinitions", "WarmStartConfig")}
+            "HyperParameterTuningJobName", "HyperParameterTuningJobConfig", "WarmStartConfig")}
+        # As SageMaker answers it: the static hyperparameters with the one it adds, the
+        # ResourceConfig its trials run with, a built-in algorithm's metric definitions (the SDK's
+        # attach reads all three).
+        shown = [{"ResourceConfig": trial_resources(d), **d, "StaticHyperParameters": static_of(row.request, d),
+                  "AlgorithmSpecification": _with_builtin_metrics(d)} for d in definitions_of(row.request)]
+        out["TrainingJobDefinition" if row.request.get("TrainingJobDefinition") else "TrainingJobDefinitions"] = (
+            shown[0] if row.request.get("TrainingJobDefinition") else shown)
         summaries = self._summaries(row)
         training, objective = self._counters(summaries)
         out.update({
