@@ -257,3 +257,52 @@ def test_several_definitions_share_the_search(server: LiveServer, data) -> None:
     trials = sm.list_training_jobs_for_hyper_parameter_tuning_job(HyperParameterTuningJobName=name)["TrainingJobSummaries"]
     ran = sorted((t["TrainingJobDefinitionName"], t["TunedHyperParameters"]["max_depth"]) for t in trials)
     assert ran == [("deep", "5"), ("deep", "6"), ("shallow", "2")]
+
+
+EPOCHS = """
+import json, os, time
+hps = json.loads(os.environ["SM_HPS"])
+x = float(hps["x"])
+for epoch in range(60):
+    print(f"epoch={epoch} loss={x + 1.0 / (epoch + 1)}", flush=True)
+    time.sleep(0.01 if x < 1 else 0.2)
+"""
+
+
+def test_early_stopping_stops_a_trial_worse_than_the_median(server: LiveServer, data) -> None:  # type: ignore[no-untyped-def]
+    import io
+    import tarfile
+
+    sm, s3 = server.client("sagemaker"), server.client("s3")
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
+        info = tarfile.TarInfo("train.py")
+        info.size = len(EPOCHS.encode())
+        tar.addfile(info, io.BytesIO(EPOCHS.encode()))
+    s3.put_object(Bucket=data["bucket"], Key="hpo-it/epochs/source.tar.gz", Body=buf.getvalue())
+    name = f"early-{uuid.uuid4().hex[:8]}"
+    sm.create_hyper_parameter_tuning_job(
+        HyperParameterTuningJobName=name,
+        HyperParameterTuningJobConfig={
+            "Strategy": "Grid", "ResourceLimits": {"MaxParallelTrainingJobs": 1}, "TrainingJobEarlyStoppingType": "Auto",
+            "HyperParameterTuningJobObjective": {"Type": "Minimize", "MetricName": "loss"},
+            "ParameterRanges": {"CategoricalParameterRanges": [{"Name": "x", "Values": ["0.1", "5.0"]}]}},
+        TrainingJobDefinition={
+            "StaticHyperParameters": {"sagemaker_program": "train.py",
+                                      "sagemaker_submit_directory": f"s3://{data['bucket']}/hpo-it/epochs/source.tar.gz"},
+            "AlgorithmSpecification": {
+                "TrainingImage": "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-scikit-learn:1.2-1-cpu-py3",
+                "TrainingInputMode": "File", "MetricDefinitions": [{"Name": "loss", "Regex": "loss=([-0-9.eE+]+)"}]},
+            "RoleArn": data["role"], "OutputDataConfig": {"S3OutputPath": f"s3://{data['bucket']}/hpo-it/epochs-out"},
+            "ResourceConfig": {"InstanceType": "ml.m5.large", "InstanceCount": 1, "VolumeSizeInGB": 5},
+            "StoppingCondition": {"MaxRuntimeInSeconds": 600}})
+    described = _wait(sm, name, timeout=120)
+    assert described["HyperParameterTuningJobStatus"] == "Completed"
+    trials = {t["TunedHyperParameters"]["x"]: t for t in sm.list_training_jobs_for_hyper_parameter_tuning_job(
+        HyperParameterTuningJobName=name)["TrainingJobSummaries"]}
+    assert trials["0.1"]["TrainingJobStatus"] == "Completed"
+    # The second trial's average loss was above the first's over the same epochs: stopped long before
+    # its 60 epochs (12 s), and its last loss still counts.
+    assert trials["5.0"]["TrainingJobStatus"] == "Stopped" and trials["5.0"]["ObjectiveStatus"] == "Succeeded"
+    assert (trials["5.0"]["TrainingEndTime"] - trials["5.0"]["CreationTime"]).total_seconds() < 10
+    assert described["BestTrainingJob"]["TunedHyperParameters"] == {"x": "0.1"}

@@ -77,6 +77,7 @@ RESTART_REASON = (
     "Failed. Start it again, or run the server with --jobs-on-restart rerun."
 )
 FLUSH_SECONDS = 0.5
+OBJECTIVE_HISTORY = 2000
 
 
 def _exists(kind: Kind):  # type: ignore[no-untyped-def]
@@ -115,6 +116,8 @@ class _LogSink:
 
     def __init__(self, ops: JobOperations, row: Any, kind: Kind, metrics: MetricReader | None) -> None:
         self.ops, self.row, self.kind, self.metrics = ops, row, kind, metrics
+        #: A tuning trial's objective metric, whose every value is journaled for early stopping.
+        self.objective = (row.request.get("HyperParameters") or {}).get(contract.TUNING_OBJECTIVE) if metrics else None
         self.epoch = int(time.time())
         self.pending: dict[int, list[str]] = {}
         self.streams: dict[int, Any] = {}
@@ -143,7 +146,11 @@ class _LogSink:
     async def flush(self) -> None:
         batches, self.pending = self.pending, {}
         if self.metrics is not None:
-            await self._publish(self.metrics.drain())
+            points = self.metrics.drain()
+            values = [value for name, value, _ in points if name == self.objective]
+            if values:
+                self.ops._journal_objective(self.row.arn, values)
+            await self._publish(points)
         if not self.enabled:
             return
         from seedbed.runtime.logsink import LogStream
@@ -351,6 +358,17 @@ class JobOperations:
         values.setdefault("modified", store.now())
         with self.backend.db.begin() as conn:
             store.update_job(conn, arn, **values)
+
+    def _journal_objective(self, arn: str, values: list[float]) -> None:
+        """A tuning trial's objective values as its log reports them (the tuning job's early
+        stopping compares trials epoch by epoch); the first OBJECTIVE_HISTORY are kept."""
+        row = self._load(arn)
+        if row is None or row.status not in store.ACTIVE:
+            return
+        history = list(row.result.get("objective_history") or [])
+        if len(history) >= OBJECTIVE_HISTORY:
+            return
+        self._update(arn, result={**row.result, "objective_history": (history + values)[:OBJECTIVE_HISTORY]})
 
     def _phase(self, arn: str, kind: Kind, phase: str, when: datetime) -> None:
         """A runner phase: the secondary status (training) and the start time."""

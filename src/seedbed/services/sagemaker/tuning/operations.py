@@ -12,14 +12,17 @@ The job is a row of ``sm_jobs`` (kind ``Tuning``) whose result journals each tri
 training job is created, so a restarted server picks the task up where it was: trials that were
 running are settled by the jobs' restart policy, and the tuning job goes on launching the rest.
 
-Not played locally, and refused with a message saying so: the Hyperband strategy and
-``Autotune``. ``TrainingJobEarlyStoppingType: Auto`` is accepted and trials run to the end.
+``TrainingJobEarlyStoppingType: Auto`` stops trials by the median rule (see
+:meth:`TuningOperations._stop_laggards`), from the objective values the jobs journal as their logs
+report them. Not played locally, and refused with a message saying so: the Hyperband strategy and
+``Autotune``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import statistics
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -50,6 +53,9 @@ TRIAL_PASSED = ("AlgorithmSpecification", "RoleArn", "InputDataConfig", "OutputD
                 "CheckpointConfig", "Environment", "EnableNetworkIsolation", "EnableInterContainerTrafficEncryption",
                 "EnableManagedSpotTraining", "RetryStrategy")
 MAX_PARENTS = 5
+#: How often early stopping looks at the running trials, and how many epochs a trial runs first.
+EARLY_STOPPING_TICK = 1.0
+EARLY_STOPPING_MIN_EPOCHS = 3
 
 
 def _exists(conn: Any, arn: arns.Arn) -> bool:
@@ -292,6 +298,7 @@ class TuningOperations:
             if jobs.get(trial["name"]) is None and not trial.get("failed") and row.status == "InProgress":
                 await self._create_trial(row, definitions[trial["definition"]], trial)
         spent: set[int] = set()  # definitions whose grid is exhausted
+        early_stopping = config.get("TrainingJobEarlyStoppingType") == "Auto"
         while True:
             row = self._load_tuning(arn)
             jobs = self._trial_rows(row)
@@ -299,6 +306,8 @@ class TuningOperations:
                        and (jobs.get(t["name"]) is None or jobs[t["name"]].status in jobs_store.ACTIVE)]
             stopping = row.status == "Stopping" or stop.is_set()
             timed_out = deadline is not None and sm_store.now().timestamp() >= deadline
+            if early_stopping:
+                await self._stop_laggards(row, trials, jobs, definitions, request)
             done_reason = self._completion_reason(row, trials, jobs)
             if stopping or timed_out or done_reason is not None:
                 for name in running:
@@ -340,7 +349,7 @@ class TuningOperations:
                                         for t in trials[-3:])
                     await self._end_tuning(arn, "Failed", f"No training job reported the objective metric. {reasons}"[:1024])
                 return
-            await self._wait_any(row, running, stop, deadline)
+            await self._wait_any(row, running, stop, deadline, EARLY_STOPPING_TICK if early_stopping else None)
 
     async def _create_trial(self, row: Any, definition: dict[str, Any], trial: dict[str, Any]) -> None:
         request = {k: definition[k] for k in TRIAL_PASSED if definition.get(k) is not None}
@@ -375,13 +384,17 @@ class TuningOperations:
         except ServiceError as exc:
             log.debug("stopping trial %s: %s", name, exc.message)
 
-    async def _wait_any(self, row: Any, running: list[str], stop: asyncio.Event | None, deadline: float | None) -> None:
-        """Until one of the running trials ends, a stop is asked for, or the deadline passes."""
+    async def _wait_any(self, row: Any, running: list[str], stop: asyncio.Event | None, deadline: float | None,
+                        tick: float | None = None) -> None:
+        """Until one of the running trials ends, a stop is asked for, the deadline passes, or
+        ``tick`` seconds are up (early stopping looks at the running trials that often)."""
         waits = [asyncio.ensure_future(self.wait_for_job(row.account_id, row.region, "TrainingJob", n))  # type: ignore[attr-defined]
                  for n in running if self._trial_exists(row, n)]
         if stop is not None:
             waits.append(asyncio.ensure_future(stop.wait()))
         timeout = None if deadline is None else max(0.0, deadline - sm_store.now().timestamp())
+        if tick is not None:
+            timeout = tick if timeout is None else min(timeout, tick)
         if not waits:  # a trial journaled but not created yet: look again shortly, not at once
             await asyncio.sleep(0.5)
             return
@@ -395,12 +408,37 @@ class TuningOperations:
         with self.backend.db.connect() as conn:
             return jobs_store.get_job(conn, arns.sagemaker(row.account_id, row.region, "training-job", name)) is not None
 
+    async def _stop_laggards(self, row: Any, trials: list[dict[str, Any]], jobs: dict[str, Any],
+                             definitions: list[dict[str, Any]], request: dict[str, Any]) -> None:
+        """Early stopping (``TrainingJobEarlyStoppingType: Auto``) by the median rule SageMaker
+        describes: a running trial whose objective, averaged over its epochs so far, is worse than
+        the median of the earlier trials' averages over as many epochs is stopped."""
+        ended = [t for t in trials if (job := jobs.get(t["name"])) is not None and job.status not in jobs_store.ACTIVE]
+        for trial in trials:
+            job = jobs.get(trial["name"])
+            if job is None or job.status != "InProgress" or trial.get("early_stopped"):
+                continue
+            mine = list((job.result or {}).get("objective_history") or [])
+            epochs = len(mine)
+            if epochs < EARLY_STOPPING_MIN_EPOCHS:
+                continue
+            earlier = [sum(history[:epochs]) / epochs for t in ended if t["definition"] == trial["definition"]
+                       and len(history := list((jobs[t["name"]].result or {}).get("objective_history") or [])) >= epochs]
+            if not earlier:
+                continue
+            sign = 1 if objective_of(request, definitions[trial["definition"]]).get("Type") == "Minimize" else -1
+            if sign * sum(mine) / epochs > sign * statistics.median(earlier):
+                trial["early_stopped"] = True
+                self._update_tuning(row.arn, result={**self._load_tuning(row.arn).result, "trials": trials})
+                await self._stop_trial(row, trial["name"])
+
     # -- scores -------------------------------------------------------------------------------------
 
     @staticmethod
     def _objective(job: Any, definition: dict[str, Any], request: dict[str, Any]) -> float | None:
-        """The final value of the objective metric of a completed trial."""
-        if job is None or job.status != "Completed":
+        """The final value of the objective metric of a trial that ran to its end (or was stopped
+        early: its last value counts, as on SageMaker)."""
+        if job is None or job.status not in ("Completed", "Stopped"):
             return None
         metric = objective_of(request, definition).get("MetricName")
         return next((float(m["Value"]) for m in (job.result or {}).get("metrics") or [] if m.get("MetricName") == metric), None)
