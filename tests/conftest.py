@@ -7,6 +7,7 @@ same tests against PostgreSQL; each test session then works in a schema of its o
 from __future__ import annotations
 
 import atexit
+import contextlib
 import os
 import socket
 import subprocess
@@ -16,6 +17,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import boto3
 import httpx
@@ -81,6 +83,20 @@ class LiveServer:
             AWS_EC2_METADATA_DISABLED="true",
         )
         return env
+
+    @contextlib.contextmanager
+    def sagemaker_session(self, default_bucket: str) -> Iterator[Any]:
+        """An unmodified SageMaker SDK session on this server, with the environment a user's shell
+        would have (the SDK builds some clients of its own from it) while the block runs."""
+        import sagemaker
+
+        with pytest.MonkeyPatch.context() as mp:
+            for key, value in self.env.items():
+                if key.startswith("AWS_"):
+                    mp.setenv(key, value)
+            boto_session = boto3.Session(aws_access_key_id=self.access_key, aws_secret_access_key=self.secret_key,
+                                         region_name=self.region)
+            yield sagemaker.Session(boto_session=boto_session, default_bucket=default_bucket)
 
     def client(self, service: str, **kwargs):  # type: ignore[no-untyped-def]
         kwargs.setdefault("aws_access_key_id", self.access_key)

@@ -69,18 +69,9 @@ def env(server: LiveServer):  # type: ignore[no-untyped-def]
     s3.put_object(Bucket=name, Key="model/model.tar.gz", Body=_tarball("xgboost-model", bytes(booster.save_raw("ubj"))))
     sm.create_model(ModelName=name, ExecutionRoleArn=role, PrimaryContainer={
         "Image": XGBOOST, "ModelDataUrl": f"s3://{name}/model/model.tar.gz"})
-    import boto3
-
-    with pytest.MonkeyPatch.context() as mp:
-        for key, value in server.env.items():
-            if key.startswith("AWS_"):
-                mp.setenv(key, value)
-        import sagemaker
+    with server.sagemaker_session(name) as session:
         from sagemaker import clarify
 
-        boto_session = boto3.Session(aws_access_key_id=server.access_key, aws_secret_access_key=server.secret_key,
-                                     region_name=server.region)
-        session = sagemaker.Session(boto_session=boto_session, default_bucket=name)
         processor = clarify.SageMakerClarifyProcessor(role=role, instance_count=1, instance_type="ml.m5.xlarge",
                                                       max_runtime_in_seconds=900, sagemaker_session=session)
         yield {"name": name, "role": role, "s3": s3, "sm": sm, "data": data, "sample": sample, "booster": booster,

@@ -96,18 +96,9 @@ def env(server: LiveServer):  # type: ignore[no-untyped-def]
                                   "eventMetadata": {"eventId": f"req-{i}"}, "eventVersion": "0"})
                       for i, row in window.iterrows())
     s3.put_object(Bucket=name, Key=f"truth/{now:%Y/%m/%d/%H}/labels.jsonl", Body=truth.encode())
-    import boto3
-
-    with pytest.MonkeyPatch.context() as mp:
-        for key, value in server.env.items():
-            if key.startswith("AWS_"):
-                mp.setenv(key, value)
-        import sagemaker
+    with server.sagemaker_session(name) as session:
         from sagemaker import clarify
 
-        boto_session = boto3.Session(aws_access_key_id=server.access_key, aws_secret_access_key=server.secret_key,
-                                     region_name=server.region)
-        session = sagemaker.Session(boto_session=boto_session, default_bucket=name)
         data_config = clarify.DataConfig(s3_data_input_path=f"s3://{name}/baseline/data.csv", s3_output_path=f"s3://{name}/x",
                                          label="old", headers=HEADERS, dataset_type="text/csv")
         model_config = clarify.ModelConfig(model_name=name, instance_type="ml.m5.xlarge", instance_count=1,

@@ -108,19 +108,10 @@ def s3_json(env, uri: str) -> dict:  # type: ignore[no-untyped-def]
 @pytest.fixture(scope="module")
 def baseline(env, server: LiveServer):  # type: ignore[no-untyped-def]
     """DefaultModelMonitor.suggest_baseline, unmodified, on the abalone CSV with a header."""
-    import boto3
-
-    with pytest.MonkeyPatch.context() as mp:
-        for key, value in server.env.items():
-            if key.startswith("AWS_"):
-                mp.setenv(key, value)
-        import sagemaker
+    with server.sagemaker_session(env["bucket"]) as session:
         from sagemaker.model_monitor import DefaultModelMonitor
         from sagemaker.model_monitor.dataset_format import DatasetFormat
 
-        boto_session = boto3.Session(aws_access_key_id=server.access_key, aws_secret_access_key=server.secret_key,
-                                     region_name=server.region)
-        session = sagemaker.Session(boto_session=boto_session, default_bucket=env["bucket"])
         monitor = DefaultModelMonitor(role=env["role"], instance_count=1, instance_type="ml.m5.xlarge",
                                       volume_size_in_gb=20, max_runtime_in_seconds=600, sagemaker_session=session)
         monitor.suggest_baseline(baseline_dataset=str(env["csv"]), dataset_format=DatasetFormat.csv(header=True),

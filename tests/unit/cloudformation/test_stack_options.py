@@ -181,17 +181,24 @@ def test_refusals(cfn: Cfn) -> None:
     run(scenario())
 
 
+async def _nested_slow_child(cfn: Cfn, bucket: str, **child: str) -> tuple[MovableClock, FakeFunction, dict]:
+    """A movable clock, a custom resource that never answers, and a parent template whose nested
+    stack (with ``child`` properties) holds that resource."""
+    clock = MovableClock()
+    cfn.engine.clock = clock
+    fake = FakeFunction(cfn, answer=False)
+    cfn.engine.invoker = fake
+    await cfn.call("CreateBucket", service="s3", Bucket=bucket)
+    template = {"Resources": {"Slow": {"Type": "Custom::Slow", "Properties": {"ServiceToken": TOKEN}}}}
+    await cfn.call("PutObject", service="s3", Bucket=bucket, Key="child.json", Body=json.dumps(template).encode())
+    parent = {"Resources": {"Child": {"Type": "AWS::CloudFormation::Stack", "Properties": {
+        "TemplateURL": f"https://{bucket}.s3.amazonaws.com/child.json", **child}}}}
+    return clock, fake, parent
+
+
 def test_nested_stack_timeout_property_fails_the_parent(cfn: Cfn) -> None:
     async def scenario() -> None:
-        clock = MovableClock()
-        cfn.engine.clock = clock
-        fake = FakeFunction(cfn, answer=False)
-        cfn.engine.invoker = fake
-        await cfn.call("CreateBucket", service="s3", Bucket="nested-templates")
-        child = {"Resources": {"Slow": {"Type": "Custom::Slow", "Properties": {"ServiceToken": TOKEN}}}}
-        await cfn.call("PutObject", service="s3", Bucket="nested-templates", Key="child.json", Body=json.dumps(child).encode())
-        parent = {"Resources": {"Child": {"Type": "AWS::CloudFormation::Stack", "Properties": {
-            "TemplateURL": "https://nested-templates.s3.amazonaws.com/child.json", "TimeoutInMinutes": "2"}}}}
+        clock, fake, parent = await _nested_slow_child(cfn, "nested-templates", TimeoutInMinutes="2")
         await cfn.call("CreateStack", StackName="parent", TemplateBody=json.dumps(parent))
         await slow_started(cfn, fake)
         child_id = (await cfn.resources("parent"))["Child"]["PhysicalResourceId"]
@@ -213,15 +220,7 @@ def test_nested_stack_timeout_property_fails_the_parent(cfn: Cfn) -> None:
 
 def test_parent_timeout_cancels_the_nested_create(cfn: Cfn) -> None:
     async def scenario() -> None:
-        clock = MovableClock()
-        cfn.engine.clock = clock
-        fake = FakeFunction(cfn, answer=False)
-        cfn.engine.invoker = fake
-        await cfn.call("CreateBucket", service="s3", Bucket="nested-templates-2")
-        child = {"Resources": {"Slow": {"Type": "Custom::Slow", "Properties": {"ServiceToken": TOKEN}}}}
-        await cfn.call("PutObject", service="s3", Bucket="nested-templates-2", Key="child.json", Body=json.dumps(child).encode())
-        parent = {"Resources": {"Child": {"Type": "AWS::CloudFormation::Stack", "Properties": {
-            "TemplateURL": "https://nested-templates-2.s3.amazonaws.com/child.json"}}}}
+        clock, fake, parent = await _nested_slow_child(cfn, "nested-templates-2")
         await cfn.call("CreateStack", StackName="parent2", TemplateBody=json.dumps(parent), TimeoutInMinutes=10)
         await slow_started(cfn, fake)
         child_id = (await cfn.resources("parent2"))["Child"]["PhysicalResourceId"]

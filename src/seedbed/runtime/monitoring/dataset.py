@@ -30,6 +30,7 @@ import csv
 import io
 import json
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from types import SimpleNamespace
@@ -161,9 +162,10 @@ def payload_rows(capture: dict[str, Any] | None) -> list[Any]:
     return [[None if c.strip() == "" else c for c in row] for row in csv.reader(io.StringIO(text)) if row]
 
 
-def capture_records(source: str, start: datetime | None, end: datetime | None) -> list[dict[str, Any]]:
-    records = []
-    for path in files_under(source):
+def json_lines(folder: str) -> Iterator[dict[str, Any]]:
+    """The JSON Lines records of every file under ``folder`` (captures, ground truth); lines that
+    are blank or not JSON are skipped, as SageMaker's containers skip them."""
+    for path in files_under(folder):
         with open(path, encoding="utf-8") as fh:
             for line in fh:
                 if not line.strip():
@@ -172,10 +174,17 @@ def capture_records(source: str, start: datetime | None, end: datetime | None) -
                     record = json.loads(line)
                 except ValueError:
                     continue
-                when = parse_time((record.get("eventMetadata") or {}).get("inferenceTime"))
-                if when is not None and ((start and when < start) or (end and when >= end)):
-                    continue
-                records.append(record)
+                if isinstance(record, dict):
+                    yield record
+
+
+def capture_records(source: str, start: datetime | None, end: datetime | None) -> list[dict[str, Any]]:
+    records = []
+    for record in json_lines(source):
+        when = parse_time((record.get("eventMetadata") or {}).get("inferenceTime"))
+        if when is not None and ((start and when < start) or (end and when >= end)):
+            continue
+        records.append(record)
     return records
 
 
@@ -284,19 +293,11 @@ def ground_truth(folder: str) -> dict[str, list[Any]]:
     with ``groundTruthData`` and ``eventMetadata.eventId``), as event id -> one label per row of
     the record's data (the first value of each row)."""
     labels: dict[str, list[Any]] = {}
-    for path in files_under(folder):
-        with open(path, encoding="utf-8") as fh:
-            for line in fh:
-                if not line.strip():
-                    continue
-                try:
-                    record = json.loads(line)
-                except ValueError:
-                    continue
-                event = (record.get("eventMetadata") or {}).get("eventId")
-                rows = payload_rows(record.get("groundTruthData"))
-                if event and rows:
-                    labels[str(event)] = [first_value(r) for r in rows]
+    for record in json_lines(folder):
+        event = (record.get("eventMetadata") or {}).get("eventId")
+        rows = payload_rows(record.get("groundTruthData"))
+        if event and rows:
+            labels[str(event)] = [first_value(r) for r in rows]
     return labels
 
 

@@ -21,12 +21,12 @@ from seedbed.services.base import Provider
 from seedbed.services.codebuild import pipeline_job, projects, store
 from seedbed.services.codebuild.builder import BuildLog, BuildRun, build_root, stamp
 from seedbed.services.codebuild.errors import InvalidInput, ResourceAlreadyExists, ResourceNotFound
+from seedbed.services.codebuild.paging import listing
 from seedbed.services.codebuild.reports import ReportOperations
 from seedbed.services.events.publish import emit
 
 log = logging.getLogger(__name__)
 
-PAGE = 100
 RESTART_MESSAGE = "The Seedbed server restarted while this build ran; the build's work was lost."
 
 
@@ -54,17 +54,6 @@ def initiator(ctx: RequestContext) -> str:
     if ":user/" in arn:
         return arn.rsplit("/", 1)[1]
     return "root" if arn.endswith(":root") else arn
-
-
-def _page(items: list[str], token: str | None) -> tuple[list[str], str | None]:
-    start = 0
-    if token:
-        try:
-            start = int(token)
-        except ValueError:
-            raise InvalidInput("Invalid nextToken") from None
-    chunk = items[start:start + PAGE]
-    return chunk, (str(start + PAGE) if start + PAGE < len(items) else None)
 
 
 class CodeBuildProvider(ReportOperations, Provider):
@@ -147,11 +136,7 @@ class CodeBuildProvider(ReportOperations, Provider):
         key = {"CREATED_TIME": lambda r: r.created, "LAST_MODIFIED_TIME": lambda r: r.last_modified}.get(
             params.get("sortBy") or "NAME", lambda r: r.name)
         rows.sort(key=key, reverse=params.get("sortOrder") == "DESCENDING")
-        names, token = _page([r.name for r in rows], params.get("nextToken"))
-        out: dict[str, Any] = {"projects": names}
-        if token:
-            out["nextToken"] = token
-        return out
+        return listing("projects", [r.name for r in rows], params)
 
     # -- builds ---------------------------------------------------------------------------------
 
@@ -311,16 +296,14 @@ class CodeBuildProvider(ReportOperations, Provider):
     def list_builds(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         with self.backend.db.connect() as conn:
             ids = store.list_builds(conn, ctx.account_id, ctx.region, None, params.get("sortOrder") != "ASCENDING")
-        chunk, token = _page(ids, params.get("nextToken"))
-        return {"ids": chunk, **({"nextToken": token} if token else {})}
+        return listing("ids", ids, params)
 
     def list_builds_for_project(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         project = self._project(ctx, params["projectName"])
         with self.backend.db.connect() as conn:
             ids = store.list_builds(conn, ctx.account_id, ctx.region, project.name,
                                     params.get("sortOrder") != "ASCENDING")
-        chunk, token = _page(ids, params.get("nextToken"))
-        return {"ids": chunk, **({"nextToken": token} if token else {})}
+        return listing("ids", ids, params)
 
     async def stop_build(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         found, _ = self._builds([params["id"]])

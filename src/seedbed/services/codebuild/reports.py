@@ -24,6 +24,7 @@ from seedbed.server.context import RequestContext
 from seedbed.services.codebuild import report_files, store
 from seedbed.services.codebuild.buildspec import ReportSpec
 from seedbed.services.codebuild.errors import InvalidInput, ResourceAlreadyExists, ResourceNotFound
+from seedbed.services.codebuild.paging import listing
 from seedbed.state import arns
 
 if TYPE_CHECKING:
@@ -34,16 +35,6 @@ NO_EXPORT = {"exportConfigType": "NO_EXPORT"}
 
 def group_arn(account: str, region: str, name: str) -> str:
     return arns.build("codebuild", f"report-group/{name}", account, region)
-
-
-def _paged(items: list[Any], token: str | None, limit: int | None, default: int = 100) -> tuple[list[Any], str | None]:
-    size = max(1, min(int(limit or default), 100))
-    try:
-        start = int(token) if token else 0
-    except ValueError:
-        raise InvalidInput("Invalid nextToken") from None
-    end = start + size
-    return items[start:end], (str(end) if end < len(items) else None)
 
 
 def _group_out(doc: dict[str, Any]) -> dict[str, Any]:
@@ -113,8 +104,7 @@ class ReportOperations:
             groups = store.list_report_groups(conn, ctx.account_id, ctx.region)
         key = {"NAME": "name", "LAST_MODIFIED_TIME": "lastModified"}.get(params.get("sortBy") or "", "created")
         groups.sort(key=lambda g: (g[key], g["name"]), reverse=(params.get("sortOrder") or "DESCENDING") == "DESCENDING")
-        page, token = _paged([g["arn"] for g in groups], params.get("nextToken"), params.get("maxResults"))
-        return {"reportGroups": page, **({"nextToken": token} if token else {})}
+        return listing("reportGroups", [g["arn"] for g in groups], params)
 
     # -- reports ---------------------------------------------------------------------------------
 
@@ -130,8 +120,7 @@ class ReportOperations:
         with self.backend.db.connect() as conn:
             docs = store.list_reports(conn, ctx.account_id, ctx.region, group, status,
                                       (params.get("sortOrder") or "DESCENDING") == "DESCENDING")
-        page, token = _paged([d["arn"] for d in docs], params.get("nextToken"), params.get("maxResults"))
-        return {"reports": page, **({"nextToken": token} if token else {})}
+        return listing("reports", [d["arn"] for d in docs], params)
 
     def list_reports(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         return self._list_reports(ctx, params, None)
@@ -160,8 +149,7 @@ class ReportOperations:
         keyword = (wanted.get("keyword") or "").lower()
         cases = [c for c in items if (not wanted.get("status") or c["status"] == wanted["status"])
                  and (not keyword or keyword in f"{c.get('prefix', '')} {c['name']}".lower())]
-        page, token = _paged(cases, params.get("nextToken"), params.get("maxResults"), 50)
-        return {"testCases": [{**c, "reportArn": doc["arn"]} for c in page], **({"nextToken": token} if token else {})}
+        return listing("testCases", [{**c, "reportArn": doc["arn"]} for c in cases], params, 50)
 
     def describe_code_coverages(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         doc, items = self._report(params["reportArn"])
@@ -172,8 +160,7 @@ class ReportOperations:
                   and (high is None or c["lineCoveragePercentage"] <= high)]
         key = "filePath" if params.get("sortBy") == "FILE_PATH" else "lineCoveragePercentage"
         chosen.sort(key=lambda c: (c[key], c["filePath"]), reverse=params.get("sortOrder") == "DESCENDING")
-        page, token = _paged(chosen, params.get("nextToken"), params.get("maxResults"))
-        return {"codeCoverages": [{**c, "reportARN": doc["arn"]} for c in page], **({"nextToken": token} if token else {})}
+        return listing("codeCoverages", [{**c, "reportARN": doc["arn"]} for c in chosen], params)
 
     def get_report_group_trend(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         group = self._group(params["reportGroupArn"])

@@ -208,45 +208,35 @@ def get_pipeline(
     model_config = clarify.ModelConfig(model_name=step_model.properties.ModelName, instance_count=1,
                                        instance_type=transform_instance_type, accept_type="text/csv",
                                        content_type="text/csv")
+
+    def add_clarify_check(name: str, config: Any) -> tuple[MetricsSource, MetricsSource, FileSource]:
+        """A ClarifyCheckStep; returns its calculated and drift-check constraints and the analysis
+        configuration it wrote (known once the step exists)."""
+        step = ClarifyCheckStep(name=name, clarify_check_config=config, check_job_config=check_job, **checks_common)
+        added.append(step)
+        calculated = MetricsSource(s3_uri=step.properties.CalculatedBaselineConstraints, content_type="application/json")
+        used = MetricsSource(s3_uri=step.properties.BaselineUsedForDriftCheckConstraints, content_type="application/json")
+        return calculated, used, FileSource(s3_uri=config.monitoring_analysis_config_uri, content_type="application/json")
+
     if check_data_bias:
         data_bias = DataBiasCheckConfig(data_config=data_config("databias"), data_bias_config=bias)
-        step_data_bias = ClarifyCheckStep(name="CheckDataBias", clarify_check_config=data_bias,
-                                          check_job_config=check_job, **checks_common)
-        added.append(step_data_bias)
-        metrics["bias_pre_training"] = MetricsSource(
-            s3_uri=step_data_bias.properties.CalculatedBaselineConstraints, content_type="application/json")
-        baselines["bias_pre_training_constraints"] = MetricsSource(
-            s3_uri=step_data_bias.properties.BaselineUsedForDriftCheckConstraints, content_type="application/json")
-        baselines["bias_config_file"] = FileSource(s3_uri=data_bias.monitoring_analysis_config_uri,
-                                                   content_type="application/json")
+        (metrics["bias_pre_training"], baselines["bias_pre_training_constraints"],
+         baselines["bias_config_file"]) = add_clarify_check("CheckDataBias", data_bias)
     if check_model_bias:
         model_bias = ModelBiasCheckConfig(
             data_config=data_config("modelbias"), data_bias_config=bias, model_config=model_config,
             model_predicted_label_config=clarify.ModelPredictedLabelConfig(),
         )
-        step_model_bias = ClarifyCheckStep(name="CheckModelBias", clarify_check_config=model_bias,
-                                           check_job_config=check_job, **checks_common)
-        added.append(step_model_bias)
-        metrics["bias_post_training"] = MetricsSource(
-            s3_uri=step_model_bias.properties.CalculatedBaselineConstraints, content_type="application/json")
-        baselines["bias_post_training_constraints"] = MetricsSource(
-            s3_uri=step_model_bias.properties.BaselineUsedForDriftCheckConstraints, content_type="application/json")
-        baselines.setdefault("bias_config_file", FileSource(s3_uri=model_bias.monitoring_analysis_config_uri,
-                                                            content_type="application/json"))
+        metrics["bias_post_training"], baselines["bias_post_training_constraints"], config_file = add_clarify_check(
+            "CheckModelBias", model_bias)
+        baselines.setdefault("bias_config_file", config_file)
     if check_model_explainability:
         explainability = ModelExplainabilityCheckConfig(
             data_config=data_config("explainability"), model_config=model_config,
             explainability_config=clarify.SHAPConfig(num_samples=20, agg_method="mean_abs", seed=42),
         )
-        step_explainability = ClarifyCheckStep(name="CheckModelExplainability", clarify_check_config=explainability,
-                                               check_job_config=check_job, **checks_common)
-        added.append(step_explainability)
-        metrics["explainability"] = MetricsSource(
-            s3_uri=step_explainability.properties.CalculatedBaselineConstraints, content_type="application/json")
-        baselines["explainability_constraints"] = MetricsSource(
-            s3_uri=step_explainability.properties.BaselineUsedForDriftCheckConstraints, content_type="application/json")
-        baselines["explainability_config_file"] = FileSource(
-            s3_uri=explainability.monitoring_analysis_config_uri, content_type="application/json")
+        (metrics["explainability"], baselines["explainability_constraints"],
+         baselines["explainability_config_file"]) = add_clarify_check("CheckModelExplainability", explainability)
 
     # -- registration with the baselines, if the model is good enough ----------------------------
     step_register = RegisterModel(
